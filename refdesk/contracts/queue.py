@@ -1,0 +1,217 @@
+"""Contracts of the queue service: departments, operators, presence and the chat
+lifecycle (queued → active → ended → closed), claims.
+
+Request/reply subjects (``nats.micro`` service ``queue``, queue group ``q``):
+
+=============================  ==========================  ============================
+subject                        request                     reply
+=============================  ==========================  ============================
+rd.queue.operator.authenticate AuthenticateRequest         OperatorProfile (401 if wrong)
+rd.queue.operator.get          OperatorRef                 OperatorProfile
+rd.queue.operator.status       SetStatusRequest            OperatorProfile
+rd.queue.departments           Empty                       DepartmentList
+rd.queue.chat.create           CreateChatRequest           ChatView
+rd.queue.chat.get              ChatRef                     ChatView (404)
+rd.queue.chat.claim            ClaimRequest                ChatView (409 lost race)
+rd.queue.chat.end              EndRequest                  ChatView (409 not active)
+rd.queue.chat.close            CloseRequest                ChatView
+rd.queue.board                 BoardRequest                Board
+=============================  ==========================  ============================
+
+Events (JetStream stream ``QUEUE_EVENTS`` on ``rd.ev.queue.>``):
+``rd.ev.queue.chat.<chat_id>.<queued|claimed|ended|closed>`` carry :class:`ChatEvent`;
+``rd.ev.queue.operator.<operator_id>.status`` carries :class:`OperatorStatusEvent`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import EmailStr, Field, field_validator
+
+from .common import EventEnvelope, Reply, Request
+
+SERVICE = "queue"
+STREAM = "QUEUE_EVENTS"
+STREAM_SUBJECTS = ["rd.ev.queue.>"]
+
+AUTHENTICATE = "rd.queue.operator.authenticate"
+OPERATOR_GET = "rd.queue.operator.get"
+OPERATOR_STATUS = "rd.queue.operator.status"
+DEPARTMENTS = "rd.queue.departments"
+CHAT_CREATE = "rd.queue.chat.create"
+CHAT_GET = "rd.queue.chat.get"
+CHAT_CLAIM = "rd.queue.chat.claim"
+CHAT_END = "rd.queue.chat.end"
+CHAT_CLOSE = "rd.queue.chat.close"
+BOARD = "rd.queue.board"
+
+ChatState = Literal["queued", "active", "ended", "closed"]
+OperatorStatus = Literal["online", "offline"]
+ChatEventType = Literal["queued", "claimed", "ended", "closed"]
+
+
+def chat_event_subject(chat_id: str, event: ChatEventType) -> str:
+    """``rd.ev.queue.chat.<chat_id>.<event>``."""
+    return f"rd.ev.queue.chat.{chat_id}.{event}"
+
+
+def operator_event_subject(operator_id: str) -> str:
+    """``rd.ev.queue.operator.<operator_id>.status``."""
+    return f"rd.ev.queue.operator.{operator_id}.status"
+
+
+class Department(Reply):
+    """A department (routing group) such as Reference or Circulation.
+
+    Attributes:
+        id: stable slug (``reference``), token-safe for subjects.
+        name: display name.
+        online: true while at least one online operator monitors it.
+    """
+
+    id: str
+    name: str
+    online: bool = False
+
+
+class DepartmentList(Reply):
+    departments: list[Department]
+
+
+class OperatorProfile(Reply):
+    """An operator (library staff member) as the gateway and dashboard see them.
+
+    Attributes:
+        nickname: name shown to patrons ("⟨nickname⟩ joined").
+        departments: departments the operator belongs to.
+        monitored: ids of the departments they monitor while online (subset of
+            ``departments``).
+    """
+
+    id: str
+    username: str
+    full_name: str
+    nickname: str
+    is_admin: bool = False
+    status: OperatorStatus = "offline"
+    departments: list[Department] = []
+    monitored: list[str] = []
+
+
+class AuthenticateRequest(Request):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class OperatorRef(Request):
+    operator_id: str
+
+
+class SetStatusRequest(Request):
+    """Set an operator's status and monitored departments (ids they are not a member
+    of are refused with 403)."""
+
+    operator_id: str
+    status: OperatorStatus
+    monitored: list[str] | None = None
+
+
+class CreateChatRequest(Request):
+    """A patron's question from the widget.
+
+    Attributes:
+        department_id: the department whose queue receives the chat.
+        patron_name: 1–80 characters, trimmed.
+        patron_email: optional, for transcripts and follow-up.
+        question: 1–2000 characters, trimmed.
+        page_url: the library page the widget was on, if known.
+    """
+
+    department_id: str = Field(min_length=1, max_length=64)
+    patron_name: str = Field(min_length=1, max_length=80)
+    patron_email: EmailStr | None = None
+    question: str = Field(min_length=1, max_length=2000)
+    page_url: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("patron_name", "question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+
+class ChatRef(Request):
+    chat_id: str
+
+
+class ClaimRequest(Request):
+    chat_id: str
+    operator_id: str
+
+
+class EndRequest(Request):
+    """End a chat: by the patron, or by the operator who owns it."""
+
+    chat_id: str
+    ended_by: Literal["patron", "operator"]
+    operator_id: str | None = None
+
+
+class CloseRequest(Request):
+    chat_id: str
+    operator_id: str
+
+
+class BoardRequest(Request):
+    department_ids: list[str]
+
+
+class ChatView(Reply):
+    """A chat as every part sees it. Times are aware UTC datetimes (ISO-8601 on the
+    wire); ``claimed_by_name`` is the owner's nickname."""
+
+    id: str
+    department_id: str
+    department_name: str
+    state: ChatState
+    patron_name: str
+    patron_email: str | None = None
+    question: str
+    page_url: str | None = None
+    queued_at: datetime
+    claimed_at: datetime | None = None
+    ended_at: datetime | None = None
+    closed_at: datetime | None = None
+    claimed_by: str | None = None
+    claimed_by_name: str | None = None
+    ended_by: Literal["patron", "operator"] | None = None
+
+
+class Board(Reply):
+    """Queued and active chats of some departments, oldest first."""
+
+    chats: list[ChatView]
+
+
+class ChatEvent(EventEnvelope):
+    """A chat lifecycle change.
+
+    Attributes:
+        type: ``queued``, ``claimed``, ``ended`` or ``closed``.
+        chat: the chat after the change.
+        department_queue: ids of the chats still queued in the chat's department,
+            oldest first (lets the gateway tell each waiting patron their place).
+    """
+
+    type: ChatEventType
+    chat: ChatView
+    department_queue: list[str] = []
+
+
+class OperatorStatusEvent(EventEnvelope):
+    type: Literal["status"] = "status"
+    operator: OperatorProfile

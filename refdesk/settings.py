@@ -1,0 +1,64 @@
+"""Settings read from the environment (and an optional ``.env`` file).
+
+Every part of refdesk reads the same :class:`Settings`. Variables use the ``RD_``
+prefix, except the two connection URLs, which also answer to the conventional
+``NATS_URL`` and ``DATABASE_URL`` names.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """refdesk configuration.
+
+    Attributes:
+        nats_url: NATS server URL(s), comma separated (``NATS_URL`` or ``RD_NATS_URL``).
+        database_url: PostgreSQL DSN, ``postgresql://user@host:port/db``
+            (``DATABASE_URL`` or ``RD_DATABASE_URL``).
+        state_dir: folder for embedded server data and generated secrets.
+        jwt_secret: HMAC secret for operator and patron tokens; generated into
+            ``state_dir`` by ``refdesk up`` when empty.
+        token_ttl_seconds: lifetime of an operator token in seconds.
+        gateway_host / gateway_port: where the gateway listens (HTTP + websocket).
+        analytics_host / analytics_port: where the analytics reporting API listens.
+        demo_seed: when true, services insert the demo departments, operators,
+            canned messages and dataset (idempotent).
+        log_format: ``console`` or ``json``.
+        time_zone: the library's IANA time zone, for display and reports.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RD_", env_file=".env", extra="ignore")
+
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        validation_alias=AliasChoices("RD_NATS_URL", "NATS_URL"),
+    )
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/refdesk",
+        validation_alias=AliasChoices("RD_DATABASE_URL", "DATABASE_URL"),
+    )
+    state_dir: Path = Path(".refdesk")
+    jwt_secret: str = ""
+    token_ttl_seconds: int = 12 * 3600
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    analytics_host: str = "127.0.0.1"
+    analytics_port: int = 8081
+    demo_seed: bool = False
+    log_format: str = "console"
+    log_level: str = "INFO"
+    time_zone: str = "UTC"
+    max_message_chars: int = 4000
+    request_timeout_seconds: float = 5.0
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide :class:`Settings`, read once from the environment."""
+    return Settings()

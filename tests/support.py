@@ -1,0 +1,98 @@
+"""Helpers for integration and end-to-end tests: run refdesk parts in-process
+against the real NATS and PostgreSQL servers of the test session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import nats
+from nats.aio.client import Client
+
+from refdesk.embedded import free_port
+from refdesk.service import serve_spec
+from refdesk.settings import Settings
+
+
+@dataclass
+class Stack:
+    """Running services: their settings and a NATS client for the test."""
+
+    settings: Settings
+    nc: Client
+
+
+async def wait_for_services(nc: Client, names: list[str], timeout: float = 20.0) -> None:
+    """Wait until each named ``nats.micro`` service answers ``$SRV.PING.<name>``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    for name in names:
+        while True:
+            try:
+                await nc.request(f"$SRV.PING.{name}", b"", timeout=0.5)
+                break
+            except Exception:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"service {name} did not start") from None
+                await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running(servers: "Servers", *names: str, demo_seed: bool = True) -> AsyncIterator[Stack]:
+    """Start the named services (``queue``, ``chat``, ``tickets``, ``analytics``)
+    in-process on a fresh database and a fresh JetStream domain of their own; stop
+    them (drained) on exit."""
+    database = await servers.fresh_database()
+    settings = Settings(
+        nats_url=await servers.fresh_nats(), database_url=database, demo_seed=demo_seed,
+        jwt_secret="test-secret", analytics_port=free_port(), gateway_port=free_port(), log_level="WARNING",
+    )
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(serve_spec(importlib.import_module(f"services.{name}").SPEC, settings=settings, stop=stop))
+        for name in names
+    ]
+    nc = await nats.connect(settings.nats_url)
+    try:
+        try:
+            await wait_for_services(nc, list(names))
+        except TimeoutError:
+            for task in tasks:
+                if task.done() and task.exception():
+                    raise task.exception()  # type: ignore[misc]
+            raise
+        yield Stack(settings, nc)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await nc.drain()
+
+
+class Servers:
+    """The session's NATS and PostgreSQL (embedded, or from the environment)."""
+
+    def __init__(self, nats_url: str, database_url: str, start_nats) -> None:
+        self.nats_url = nats_url
+        self.database_url = database_url
+        self._start_nats = start_nats
+        self._counter = 0
+
+    async def fresh_database(self) -> str:
+        """Create an empty database and return its DSN."""
+        self._counter += 1
+        base, _, _ = self.database_url.rpartition("/")
+        name = f"rdtest_{self._counter}_{free_port()}"
+        conn = await asyncpg.connect(f"{base}/postgres")
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return f"{base}/{name}"
+
+    async def fresh_nats(self) -> str:
+        """A NATS server with empty JetStream state (a new embedded server, or the
+        environment's server when ``NATS_URL`` was given)."""
+        return self._start_nats()
