@@ -9,6 +9,8 @@ subject                        request                     reply
 rd.queue.operator.authenticate AuthenticateRequest         OperatorProfile (401 if wrong)
 rd.queue.operator.get          OperatorRef                 OperatorProfile
 rd.queue.operator.status       SetStatusRequest            OperatorProfile
+rd.queue.operator.create       CreateOperatorRequest       OperatorProfile (409 if the
+                                                           username is taken)
 rd.queue.departments           Empty                       DepartmentList
 rd.queue.chat.create           CreateChatRequest           ChatView
 rd.queue.chat.get              ChatRef                     ChatView (404)
@@ -39,6 +41,7 @@ STREAM_SUBJECTS = ["rd.ev.queue.>"]
 AUTHENTICATE = "rd.queue.operator.authenticate"
 OPERATOR_GET = "rd.queue.operator.get"
 OPERATOR_STATUS = "rd.queue.operator.status"
+OPERATOR_CREATE = "rd.queue.operator.create"
 DEPARTMENTS = "rd.queue.departments"
 CHAT_CREATE = "rd.queue.chat.create"
 CHAT_GET = "rd.queue.chat.get"
@@ -60,6 +63,14 @@ def chat_event_subject(chat_id: str, event: ChatEventType) -> str:
 def operator_event_subject(operator_id: str) -> str:
     """``rd.ev.queue.operator.<operator_id>.status``."""
     return f"rd.ev.queue.operator.{operator_id}.status"
+
+
+def _trimmed_not_blank(value: str) -> str:
+    """Strip surrounding white space; refuse a value that is only white space."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
 
 
 class Department(Reply):
@@ -118,6 +129,30 @@ class SetStatusRequest(Request):
     monitored: list[str] | None = None
 
 
+class CreateOperatorRequest(Request):
+    """Add an operator account (admin tooling and tests).
+
+    Attributes:
+        username: sign-in name, 1–100 characters; stored trimmed and lower-cased, so
+            sign-in ignores case.
+        nickname: the name patrons see ("Ana joined the chat").
+        password: 8–200 characters, stored as an Argon2id hash only.
+        department_ids: departments the operator belongs to (unknown ids: 404).
+    """
+
+    username: str = Field(min_length=1, max_length=100)
+    full_name: str = Field(min_length=1, max_length=200)
+    nickname: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=8, max_length=200)
+    department_ids: list[str] = []
+    is_admin: bool = False
+
+    @field_validator("username", "full_name", "nickname")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        return _trimmed_not_blank(value)
+
+
 class CreateChatRequest(Request):
     """A patron's question from the widget.
 
@@ -138,10 +173,7 @@ class CreateChatRequest(Request):
     @field_validator("patron_name", "question")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        return value
+        return _trimmed_not_blank(value)
 
 
 class ChatRef(Request):

@@ -1,0 +1,24 @@
+"""Constants and limits of the chat service."""
+
+from __future__ import annotations
+
+from refdesk.contracts import queue
+
+MAX_BODY_CHARS = 4000
+"""Longest message body stored, in characters (after trimming)."""
+
+LIFECYCLE_STREAM = queue.STREAM
+"""The queue service's event stream, whose chat events become messages."""
+
+LIFECYCLE_SUBJECTS = ["rd.ev.queue.chat.>"]
+LIFECYCLE_DURABLE = "chat-lifecycle"
+
+STREAM_RETRY_SECONDS = 1.0
+"""Pause between attempts to attach the lifecycle consumer while its stream does not
+exist yet (the queue service creates it), in seconds."""
+
+QUESTION_CMID = "question"
+"""Client message id of the patron's question, recorded from the ``queued`` event."""
+
+SYSTEM_AUTHOR_NAME = "refdesk"
+"""``author_name`` of system messages ("Ana joined the chat.")."""
