@@ -48,7 +48,7 @@ async def running(servers: "Servers", *names: str, demo_seed: bool = True) -> As
     database = await servers.fresh_database()
     settings = Settings(
         nats_url=await servers.fresh_nats(), database_url=database, demo_seed=demo_seed,
-        jwt_secret="test-secret", analytics_port=free_port(), gateway_port=free_port(), log_level="WARNING",
+        jwt_secret="refdesk-test-secret-0123456789abcdef", analytics_port=free_port(), gateway_port=free_port(), log_level="WARNING",
     )
     stop = asyncio.Event()
     tasks = [
@@ -96,3 +96,40 @@ class Servers:
         """A NATS server with empty JetStream state (a new embedded server, or the
         environment's server when ``NATS_URL`` was given)."""
         return self._start_nats()
+
+
+@contextlib.asynccontextmanager
+async def running_system(servers: "Servers") -> AsyncIterator[Stack]:
+    """Every service plus the gateway (on ``stack.settings.gateway_port``), with the
+    demo seed, as ``refdesk up`` runs them."""
+    from gateway.server import serve as serve_gateway
+
+    async with running(servers, "queue", "chat", "tickets", "analytics") as stack:
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve_gateway(stack.settings, stop))
+        try:
+            await wait_for_http(f"http://127.0.0.1:{stack.settings.gateway_port}/healthz", task)
+            yield stack
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def wait_for_http(url: str, task: asyncio.Task | None = None, timeout: float = 20.0) -> None:
+    """Poll ``url`` until it answers 200 (raising the task's error if it died)."""
+    import httpx
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient() as client:
+        while True:
+            if task is not None and task.done():
+                task.result()
+                raise RuntimeError(f"server for {url} stopped")
+            try:
+                if (await client.get(url, timeout=1)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{url} did not answer 200 within {timeout:g} s")
+            await asyncio.sleep(0.1)

@@ -1,0 +1,115 @@
+"""Bus helpers (refdesk.bus) and the outbox relay against real NATS + PostgreSQL."""
+
+import asyncio
+
+import asyncpg
+import nats
+import pytest
+
+from refdesk import bus, db
+from refdesk.contracts.common import EventEnvelope, Ok, Reply, Request
+from refdesk.outbox import OutboxRelay, enqueue
+
+pytestmark = pytest.mark.integration
+
+
+class Echo(Request):
+    text: str
+    delay: float = 0.0
+
+
+class Echoed(Reply):
+    text: str
+
+
+async def echo(req: Echo) -> Echoed:
+    await asyncio.sleep(req.delay)
+    if req.text == "conflict":
+        raise bus.Conflict("Already claimed by Ana.")
+    if req.text == "crash":
+        raise ZeroDivisionError
+    return Echoed(text=req.text)
+
+
+@pytest.fixture
+async def nc(servers):
+    client = await bus.connect(await servers.fresh_nats(), "test")
+    yield client
+    await client.drain()
+
+
+@pytest.fixture
+async def endpoints(nc):
+    eps = bus.Endpoints(nc, "echo", "0.1.0")
+    eps.add("rd.test.echo", Echo, echo)
+    await eps.start()
+    yield eps
+    await eps.stop()
+
+
+async def test_request_returns_the_typed_reply(nc, endpoints) -> None:
+    assert await bus.request(nc, "rd.test.echo", Echo(text="hi"), Echoed) == Echoed(text="hi")
+
+
+async def test_errors_keep_their_code_and_message(nc, endpoints) -> None:
+    with pytest.raises(bus.BusError) as conflict:
+        await bus.request(nc, "rd.test.echo", Echo(text="conflict"), Echoed)
+    assert (conflict.value.code, conflict.value.message) == ("409", "Already claimed by Ana.")
+    with pytest.raises(bus.BusError) as crash:
+        await bus.request(nc, "rd.test.echo", Echo(text="crash"), Echoed)
+    assert crash.value.code == "500" and "ZeroDivisionError" in crash.value.message
+
+
+async def test_malformed_request_answers_400_naming_the_field(nc, endpoints) -> None:
+    msg = await nc.request("rd.test.echo", b'{"text": 5}', timeout=2)
+    assert msg.headers["Nats-Service-Error-Code"] == "400"
+    assert "text" in msg.headers["Nats-Service-Error"]
+
+
+async def test_a_slow_request_does_not_hold_up_the_others(nc, endpoints) -> None:
+    slow = asyncio.create_task(bus.request(nc, "rd.test.echo", Echo(text="slow", delay=1.5), Echoed))
+    await asyncio.sleep(0.05)
+    fast = await asyncio.wait_for(bus.request(nc, "rd.test.echo", Echo(text="fast"), Echoed), 1.0)
+    assert fast.text == "fast" and not slow.done()
+    assert (await slow).text == "slow"
+
+
+async def test_missing_service_is_503(nc) -> None:
+    with pytest.raises(bus.BusError) as missing:
+        await bus.request(nc, "rd.test.nobody", Echo(text="x"), Ok, timeout=1)
+    assert missing.value.code == "503"
+
+
+async def test_micro_discovery_answers_ping(nc, endpoints) -> None:
+    reply = await nc.request("$SRV.PING.echo", b"", timeout=1)
+    assert b'"name":"echo"' in reply.data.replace(b" ", b"")
+
+
+async def test_outbox_publishes_committed_events_once_in_order(servers, nc, tmp_path) -> None:
+    (tmp_path / "0001_outbox.sql").write_text(
+        "CREATE TABLE outbox (id bigserial PRIMARY KEY, event_id text NOT NULL UNIQUE, subject text NOT NULL,"
+        " payload bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
+    )
+    dsn = await servers.fresh_database()
+    await db.migrate(dsn, "box", tmp_path)
+    pool = await db.create_pool(dsn, schema="box")
+    await bus.ensure_stream(nc, "TEST_EVENTS", ["rd.ev.test.>"])
+    sub = await nc.jetstream().subscribe("rd.ev.test.>", ordered_consumer=True)
+    async with pool.acquire() as conn, conn.transaction():
+        for n in range(5):
+            await enqueue(conn, f"rd.ev.test.{n}", EventEnvelope(event_id=f"e{n}", type="t"))
+    with pytest.raises(RuntimeError):
+        async with pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, "rd.ev.test.rolledback", EventEnvelope(event_id="never", type="t"))
+            raise RuntimeError("rolled back")
+    relay = OutboxRelay(pool, nc, "box")
+    relay.start()
+    relay.wake()
+    received = [await sub.next_msg(timeout=5) for _ in range(5)]
+    await relay.stop()
+    assert [m.subject for m in received] == [f"rd.ev.test.{n}" for n in range(5)]
+    with pytest.raises(nats.errors.TimeoutError):
+        await sub.next_msg(timeout=0.5)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+    await pool.close()
