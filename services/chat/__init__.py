@@ -1,0 +1,22 @@
+"""The chat service: the messages of each chat (patron, operator and system) with
+per-chat sequence numbers, and the canned messages of each department.
+
+Endpoints and events are described in :mod:`refdesk.contracts.chat`. It also consumes
+the queue service's chat lifecycle events and records them as messages (the patron's
+question, "Ana joined the chat.", "The chat was ended by the patron.").
+"""
+
+from pathlib import Path
+
+from refdesk.contracts.chat import SERVICE, STREAM, STREAM_SUBJECTS
+from refdesk.service import ServiceSpec
+
+from .endpoints import wire
+
+SPEC = ServiceSpec(
+    name=SERVICE,
+    schema="chat",
+    migrations=Path(__file__).parent / "migrations",
+    wire=wire,
+    stream=(STREAM, STREAM_SUBJECTS),
+)

@@ -1,0 +1,58 @@
+"""Request handlers of the chat service and its wiring (``wire``)."""
+
+from __future__ import annotations
+
+from refdesk.contracts import chat
+from refdesk.outbox import OutboxRelay
+from refdesk.service import Context
+
+from . import domain, lifecycle, seed
+from .store import ChatStore
+
+
+class ChatEndpoints:
+    """The handlers of ``rd.chat.*``: each takes the validated request model and
+    returns the reply model of :mod:`refdesk.contracts.chat`."""
+
+    def __init__(self, store: ChatStore, relay: OutboxRelay) -> None:
+        self._store = store
+        self._relay = relay
+
+    async def send(self, request: chat.SendRequest) -> chat.SendAck:
+        """``rd.chat.send``: store a message (body trimmed) with the chat's next seq and
+        publish ``MessagePosted``; a retry with the same (chat, author kind, cmid) gets
+        the original ack with ``duplicate=true``.
+
+        Raises:
+            Invalid: (422) the body is blank once trimmed.
+        """
+        message, duplicate = await self._store.add_message(domain.normalise_send(request))
+        if not duplicate:
+            self._relay.wake()
+        return domain.ack_for(message, duplicate=duplicate)
+
+    async def history(self, request: chat.HistoryRequest) -> chat.History:
+        """``rd.chat.history``: messages with ``seq > after_seq``, oldest first, at most
+        ``limit``; ``more`` when some were left out; ``top_seq`` 0 for an unknown chat."""
+        rows, top_seq = await self._store.history(request.chat_id, request.after_seq, request.limit + 1)
+        messages, more = domain.page(rows, request.limit)
+        return chat.History(chat_id=request.chat_id, messages=messages, top_seq=top_seq, more=more)
+
+    async def canned_list(self, request: chat.CannedListRequest) -> chat.CannedList:
+        """``rd.chat.canned.list``: a department's canned messages, welcome first, then
+        in their set order (empty for an unknown department)."""
+        return chat.CannedList(messages=domain.order_canned(await self._store.canned(request.department_id)))
+
+
+async def wire(ctx: Context) -> None:
+    """Seed demo data if asked, register the endpoints and start the lifecycle consumer."""
+    store = ChatStore(ctx.pool)
+    if ctx.settings.demo_seed:
+        added = await seed.apply(store)
+        if added:
+            ctx.log.info("seed.applied", canned_messages=added)
+    handlers = ChatEndpoints(store, ctx.relay)
+    ctx.endpoints.add(chat.SEND, chat.SendRequest, handlers.send)
+    ctx.endpoints.add(chat.HISTORY, chat.HistoryRequest, handlers.history)
+    ctx.endpoints.add(chat.CANNED_LIST, chat.CannedListRequest, handlers.canned_list)
+    ctx.background(lifecycle.run_consumer(ctx.nc, handlers.send, ctx.stop), "chat-lifecycle")

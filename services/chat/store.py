@@ -1,0 +1,104 @@
+"""PostgreSQL access of the chat service (schema ``chat``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import asyncpg
+
+from refdesk import outbox
+from refdesk.contracts.chat import CannedMessage, Message, MessagePosted, SendRequest, message_event_subject
+from refdesk.ids import new_id
+
+_MESSAGE_COLUMNS = "id, chat_id, seq, cmid, author_kind, author_id, author_name, body, sent_at"
+
+_BUMP_COUNTER = """
+INSERT INTO chat_counters (chat_id, last_seq) VALUES ($1, 1)
+ON CONFLICT (chat_id) DO UPDATE SET last_seq = chat_counters.last_seq + 1
+RETURNING last_seq
+"""
+
+
+class ChatStore:
+    """Messages, per-chat counters and canned messages over one asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def add_message(self, request: SendRequest) -> tuple[Message, bool]:
+        """Store one (already normalised) message and enqueue its ``MessagePosted``
+        event, in one transaction.
+
+        Returns:
+            (message, duplicate): when a message with the same (chat, author kind,
+            cmid) exists — stored before, or by a concurrent send that won — it is
+            returned unchanged with ``duplicate`` true and nothing is written.
+        """
+        key = (request.chat_id, request.author_kind, request.cmid)
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                existing = await self._find(conn, *key)
+                if existing is not None:
+                    return existing, True
+                seq = await conn.fetchval(_BUMP_COUNTER, request.chat_id)
+                row = await conn.fetchrow(
+                    f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())"
+                    f" RETURNING {_MESSAGE_COLUMNS}",
+                    new_id(), request.chat_id, seq, request.cmid, request.author_kind,
+                    request.author_id, request.author_name, request.body,
+                )
+                message = Message(**dict(row))
+                event = MessagePosted(event_id=new_id(), occurred_at=message.sent_at, message=message)
+                await outbox.enqueue(conn, message_event_subject(message.chat_id), event)
+                return message, False
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != "messages_cmid_unique":
+                raise
+        # A concurrent send with the same cmid committed first; this transaction (and
+        # its counter bump) was rolled back, so answer with the winner's message.
+        async with self._pool.acquire() as conn:
+            winner = await self._find(conn, *key)
+        if winner is None:  # pragma: no cover - the violating row is committed
+            raise RuntimeError(f"message {key} vanished after a unique violation")
+        return winner, True
+
+    @staticmethod
+    async def _find(conn: asyncpg.Connection, chat_id: str, author_kind: str, cmid: str) -> Message | None:
+        row = await conn.fetchrow(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE chat_id = $1 AND author_kind = $2 AND cmid = $3",
+            chat_id, author_kind, cmid,
+        )
+        return Message(**dict(row)) if row else None
+
+    async def history(self, chat_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
+        """Messages of a chat with ``seq > after_seq``, ascending, at most ``limit``, and
+        the chat's latest seq (0 when it has none), read from one snapshot."""
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            rows = await conn.fetch(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                chat_id, after_seq, limit,
+            )
+            top_seq = await conn.fetchval("SELECT last_seq FROM chat_counters WHERE chat_id = $1", chat_id)
+        return [Message(**dict(row)) for row in rows], top_seq or 0
+
+    async def canned(self, department_id: str) -> list[tuple[int, CannedMessage]]:
+        """The canned messages of a department as (position, message) pairs, unordered."""
+        rows = await self._pool.fetch(
+            "SELECT id, department_id, title, body, is_welcome, position FROM canned_messages WHERE department_id = $1",
+            department_id,
+        )
+        return [(row["position"], CannedMessage(**dict(row))) for row in rows]
+
+    async def add_canned_if_missing(self, entries: Iterable[tuple[int, CannedMessage]]) -> int:
+        """Insert canned messages whose id is not stored yet (existing ones, possibly
+        edited by an admin, are kept); return how many were inserted."""
+        inserted = 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            for position, message in entries:
+                status = await conn.execute(
+                    "INSERT INTO canned_messages (id, department_id, title, body, is_welcome, position)"
+                    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    message.id, message.department_id, message.title, message.body, message.is_welcome, position,
+                )
+                inserted += status == "INSERT 0 1"
+        return inserted

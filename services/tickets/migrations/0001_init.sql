@@ -1,0 +1,24 @@
+-- Tickets service: questions answered later (by email), and the outbox.
+
+CREATE TABLE tickets (
+    id text PRIMARY KEY,
+    department_id text NOT NULL,
+    status text NOT NULL DEFAULT 'New' CHECK (status IN ('New', 'Open', 'Pending', 'Closed')),
+    subject text NOT NULL,
+    patron_name text NOT NULL,
+    patron_email text,
+    question text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX tickets_department_status ON tickets (department_id, status);
+
+-- Transactional outbox, exactly as documented in refdesk/outbox.py.
+CREATE TABLE outbox (
+    id bigserial PRIMARY KEY,
+    event_id text NOT NULL UNIQUE,
+    subject text NOT NULL,
+    payload bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
