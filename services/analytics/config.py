@@ -1,0 +1,29 @@
+"""Constants and limits of the analytics service."""
+
+from __future__ import annotations
+
+#: The dataset used when a request names none (``rd.analytics.dataset.get``).
+DEFAULT_DATASET_ID = "default"
+
+#: Longest text accepted in a Reference Analytics ``text`` field, in characters.
+MAX_TEXT_CHARS = 4000
+
+#: Rows returned by the reporting API when the caller gives no ``limit``, and the most
+#: it may ask for.
+DEFAULT_LIST_LIMIT = 100
+MAX_LIST_LIMIT = 500
+
+#: Durable consumers: chat lifecycle events (wait time, duration) and chat messages
+#: (first response time, message count).
+FACTS_DURABLE = "analytics-facts"
+FACTS_SUBJECTS = ["rd.ev.queue.chat.>"]
+MESSAGES_DURABLE = "analytics-messages"
+MESSAGES_SUBJECTS = ["rd.ev.chat.msg.>"]
+
+#: While a stream does not exist yet, retry subscribing after this many seconds,
+#: doubling up to the maximum.
+STREAM_RETRY_SECONDS = 0.25
+STREAM_RETRY_MAX_SECONDS = 5.0
+
+#: Seconds the reporting API waits for open requests when the service stops.
+HTTP_SHUTDOWN_SECONDS = 5

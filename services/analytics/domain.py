@@ -1,0 +1,225 @@
+"""Pure logic of the analytics service: Reference Analytics form validation and chat
+facts folded from events. No I/O.
+
+Chat facts are built from two event streams that may arrive in any order, more than
+once: lifecycle events from the queue (:func:`apply_chat_event`) and messages from
+the chat service (:func:`apply_message`). Both functions are deterministic folds, so
+a redelivered or replayed event yields the same fact, and a late, older event never
+erases a time that a newer one made known.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from refdesk.bus import Invalid
+from refdesk.contracts.analytics import DatasetField
+from refdesk.contracts.chat import Message
+from refdesk.contracts.queue import ChatView
+
+from .config import MAX_TEXT_CHARS
+
+# --------------------------------------------------------------------------------------
+# Reference Analytics values
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value in ([], {})
+
+
+def _choice(field: DatasetField, value: Any) -> str | None:
+    """The option ``value`` names (trimmed, case-insensitive), or None."""
+    if not isinstance(value, str):
+        return None
+    wanted = value.strip().casefold()
+    return next((option for option in field.options if option.casefold() == wanted), None)
+
+
+def _number(value: Any) -> int | float | None:
+    """``value`` as a finite number ≥ 0 (``12``, ``7.5``, ``"7.5"``), or None.
+    Integral values come back as ``int``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _number_problem(field: DatasetField) -> str:
+    what = f"a number of {field.unit}" if field.unit else "a number"
+    return f"{field.label} must be {what}, 0 or more."
+
+
+def validate_values(fields: list[DatasetField], values: dict[str, Any]) -> dict[str, Any]:
+    """Check Reference Analytics ``values`` against a dataset's ``fields`` and return
+    them cleaned: text trimmed, choices spelled as the option, numbers as ``int`` or
+    ``float``, blank optional fields left out.
+
+    Rules: every required field present and not blank; a choice one of its options
+    (case and surrounding spaces ignored); a number finite and ≥ 0 (a numeric string
+    such as ``"7.5"`` is accepted); text a string of at most ``MAX_TEXT_CHARS``
+    characters; no keys outside the dataset.
+
+    Raises:
+        Invalid: ``422`` with one message naming every problem, e.g.
+            ``"Please fill in: Location, Mode. Duration must be a number of minutes, 0 or more."``
+    """
+    missing: list[str] = []
+    problems: list[str] = []
+    cleaned: dict[str, Any] = {}
+    for field in sorted(fields, key=lambda f: f.position):
+        value = values.get(field.key)
+        if _is_blank(value):
+            if field.required:
+                missing.append(field.label)
+            continue
+        if field.kind == "choice":
+            option = _choice(field, value)
+            if option is None:
+                problems.append(f"{field.label} must be one of: {', '.join(field.options)}.")
+            else:
+                cleaned[field.key] = option
+        elif field.kind == "number":
+            number = _number(value)
+            if number is None:
+                problems.append(_number_problem(field))
+            else:
+                cleaned[field.key] = number
+        elif not isinstance(value, str):
+            problems.append(f"{field.label} must be text.")
+        elif len(value.strip()) > MAX_TEXT_CHARS:
+            problems.append(f"{field.label} must be at most {MAX_TEXT_CHARS} characters.")
+        else:
+            cleaned[field.key] = value.strip()
+    known = {field.key for field in fields}
+    unknown = sorted(key for key in values if key not in known)
+    if unknown:
+        problems.append(f"Unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.")
+    if missing:
+        problems.insert(0, f"Please fill in: {', '.join(missing)}.")
+    if problems:
+        raise Invalid(" ".join(problems))
+    return cleaned
+
+
+# --------------------------------------------------------------------------------------
+# Chat facts
+
+#: Lifecycle states in the only order a chat moves through them.
+_STATE_RANK = {"queued": 0, "active": 1, "ended": 2, "closed": 3}
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    """``end − start`` in (float) seconds, or None while either time is unknown."""
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()
+
+
+@dataclass(frozen=True)
+class ChatFact:
+    """What analytics knows about one chat. Times are aware UTC datetimes; any of
+    them is None until an event made it known.
+
+    Attributes:
+        chat_id: the queue's chat id.
+        department_id / patron_name: from the queue's lifecycle events.
+        operator_id: the operator who claimed the chat.
+        state: the furthest lifecycle state seen (``queued`` → ``active`` →
+            ``ended`` → ``closed``).
+        queued_at / claimed_at / ended_at / closed_at: lifecycle times.
+        ended_by: ``patron`` or ``operator``.
+        first_response_at: ``sent_at`` of the first operator message.
+        message_count: messages in the chat so far (highest ``seq`` seen, system
+            messages included).
+        observed_at: ``occurred_at`` of the newest lifecycle event applied.
+    """
+
+    chat_id: str
+    department_id: str | None = None
+    patron_name: str | None = None
+    operator_id: str | None = None
+    state: str | None = None
+    queued_at: datetime | None = None
+    claimed_at: datetime | None = None
+    first_response_at: datetime | None = None
+    ended_at: datetime | None = None
+    closed_at: datetime | None = None
+    ended_by: str | None = None
+    message_count: int = 0
+    observed_at: datetime | None = None
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """Wait time: queued → claimed, in seconds."""
+        return seconds_between(self.queued_at, self.claimed_at)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Duration: claimed → ended, in seconds."""
+        return seconds_between(self.claimed_at, self.ended_at)
+
+    @property
+    def first_response_seconds(self) -> float | None:
+        """First response time: claimed → first operator message, in seconds."""
+        return seconds_between(self.claimed_at, self.first_response_at)
+
+    @property
+    def missed(self) -> bool:
+        """True when the chat ended without any operator claiming it."""
+        return _STATE_RANK.get(self.state or "", -1) >= _STATE_RANK["ended"] and self.claimed_at is None
+
+
+def _later_state(old: str | None, new: str) -> str:
+    if old is None or _STATE_RANK.get(new, -1) > _STATE_RANK.get(old, -1):
+        return new
+    return old
+
+
+def apply_chat_event(fact: ChatFact, chat: ChatView, occurred_at: datetime) -> ChatFact:
+    """Fold one queue lifecycle event (the chat after the change, and when the change
+    happened) into ``fact``.
+
+    A known value is replaced only by a known value from an event at least as new as
+    every event applied before (``occurred_at ≥ fact.observed_at``); an unknown
+    (None) value never erases a known one; the state only moves forward. Applying
+    the same event again returns an equal fact.
+    """
+    newer = fact.observed_at is None or occurred_at >= fact.observed_at
+
+    def pick(old: Any, new: Any) -> Any:
+        if new is None:
+            return old
+        return new if old is None or newer else old
+
+    return replace(
+        fact,
+        department_id=pick(fact.department_id, chat.department_id),
+        patron_name=pick(fact.patron_name, chat.patron_name),
+        operator_id=pick(fact.operator_id, chat.claimed_by),
+        state=_later_state(fact.state, chat.state),
+        queued_at=pick(fact.queued_at, chat.queued_at),
+        claimed_at=pick(fact.claimed_at, chat.claimed_at),
+        ended_at=pick(fact.ended_at, chat.ended_at),
+        closed_at=pick(fact.closed_at, chat.closed_at),
+        ended_by=pick(fact.ended_by, chat.ended_by),
+        observed_at=occurred_at if newer else fact.observed_at,
+    )
+
+
+def apply_message(fact: ChatFact, message: Message) -> ChatFact:
+    """Fold one posted message into ``fact``: the earliest operator message sets
+    ``first_response_at``; the highest ``seq`` is the message count. Order-free and
+    idempotent."""
+    first = fact.first_response_at
+    if message.author_kind == "operator" and (first is None or message.sent_at < first):
+        first = message.sent_at
+    return replace(fact, first_response_at=first, message_count=max(fact.message_count, message.seq))

@@ -1,0 +1,87 @@
+"""Request handlers of the analytics service and its wiring: endpoints, the event
+consumers and the HTTP reporting API."""
+
+from __future__ import annotations
+
+from refdesk.bus import NotFound
+from refdesk.contracts import analytics as contract
+from refdesk.contracts.analytics import Dataset, DatasetRequest, RaRecord, RecordCreate
+from refdesk.contracts.chat import STREAM as CHAT_STREAM
+from refdesk.contracts.queue import STREAM as QUEUE_STREAM
+from refdesk.service import Context
+
+from . import domain, http
+from .config import DEFAULT_DATASET_ID, FACTS_DURABLE, FACTS_SUBJECTS, MESSAGES_DURABLE, MESSAGES_SUBJECTS
+from .consumers import chat_event_handler, consume_when_ready, message_handler
+from .seed import seed
+from .store import AnalyticsStore
+
+
+class Handlers:
+    """The ``rd.analytics.*`` request handlers over one store."""
+
+    def __init__(self, store: AnalyticsStore) -> None:
+        self._store = store
+
+    async def _dataset(self, dataset_id: str) -> Dataset:
+        dataset = await self._store.get_dataset(dataset_id)
+        if dataset is None:
+            raise NotFound(f"There is no Reference Analytics dataset '{dataset_id}'.")
+        return dataset
+
+    async def get_dataset(self, request: DatasetRequest) -> Dataset:
+        """``rd.analytics.dataset.get``: the dataset with its fields in form order
+        (``dataset_id`` None means ``default``).
+
+        Raises:
+            NotFound: no such dataset.
+        """
+        return await self._dataset(request.dataset_id or DEFAULT_DATASET_ID)
+
+    async def create_record(self, request: RecordCreate) -> RaRecord:
+        """``rd.analytics.record.create``: validate and store a Reference Analytics
+        record. When the request names a chat but no department, the department the
+        chat was queued in is used (if analytics has seen the chat). Saving again for
+        the same chat corrects that chat's record.
+
+        Raises:
+            NotFound: no such dataset.
+            Invalid: ``422`` naming every missing or invalid field in one sentence.
+        """
+        dataset = await self._dataset(request.dataset_id)
+        values = domain.validate_values(dataset.fields, request.values)
+        department_id = request.department_id
+        if department_id is None and request.chat_id:
+            department_id = await self._store.chat_department(request.chat_id)
+        return await self._store.save_record(
+            dataset_id=dataset.id, operator_id=request.operator_id, chat_id=request.chat_id,
+            department_id=department_id, values=values,
+        )
+
+
+async def wire(ctx: Context) -> None:
+    """Seed (demo only), register the endpoints, start the two durable consumers and
+    the HTTP reporting API on ``analytics_host:analytics_port``.
+
+    Raises:
+        OSError: the reporting API's address cannot be bound.
+    """
+    store = AnalyticsStore(ctx.pool)
+    if ctx.settings.demo_seed:
+        await seed(store)
+    handlers = Handlers(store)
+    ctx.endpoints.add(contract.DATASET_GET, DatasetRequest, handlers.get_dataset)
+    ctx.endpoints.add(contract.RECORD_CREATE, RecordCreate, handlers.create_record)
+
+    consumers = [
+        (QUEUE_STREAM, FACTS_DURABLE, FACTS_SUBJECTS, chat_event_handler(store)),
+        (CHAT_STREAM, MESSAGES_DURABLE, MESSAGES_SUBJECTS, message_handler(store)),
+    ]
+    for stream, durable, subjects, handler in consumers:
+        ctx.background(
+            consume_when_ready(ctx.nc, stream=stream, durable=durable, subjects=subjects, handler=handler, stop=ctx.stop),
+            name=durable,
+        )
+
+    sock = http.bind(ctx.settings.analytics_host, ctx.settings.analytics_port)
+    ctx.background(http.serve(http.create_app(ctx.pool, ctx.settings), sock, ctx.stop), name="analytics-http")

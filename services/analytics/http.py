@@ -1,0 +1,239 @@
+"""The analytics HTTP reporting API (FastAPI; OpenAPI at ``/docs``), served by the
+analytics process itself.
+
+Endpoints (all but ``/healthz`` need ``Authorization: Bearer <operator token>``):
+
+* ``GET /healthz`` — ``{"status": "ok", "database": true}``, or ``503`` with
+  ``"unavailable"`` when the database does not answer;
+* ``GET /api/records`` — Reference Analytics records, newest first;
+* ``GET /api/chats`` — chat facts (wait time, first response time, duration), newest
+  queued first;
+* ``GET /api/chats/{chat_id}`` — one chat's facts, ``404`` if unknown.
+
+Times are UTC ISO-8601 strings; durations are seconds (floats), ``null`` while unknown.
+Errors come as ``{"detail": "<a sentence>"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated, Literal
+
+import asyncpg
+import structlog
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Security
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from refdesk.auth import InvalidToken, TokenClaims, read_token
+from refdesk.contracts.analytics import RaRecord
+from refdesk.settings import Settings
+
+from .config import DEFAULT_LIST_LIMIT, HTTP_SHUTDOWN_SECONDS, MAX_LIST_LIMIT
+from .domain import ChatFact
+from .store import AnalyticsStore
+
+log = structlog.get_logger()
+
+
+class Health(BaseModel):
+    """``status`` is ``ok`` when the database answers."""
+
+    status: Literal["ok", "unavailable"]
+    database: bool
+
+
+class RecordList(BaseModel):
+    """Reference Analytics records, newest first."""
+
+    records: list[RaRecord]
+
+
+class ChatFactOut(BaseModel):
+    """What analytics knows about one chat. Times are UTC; any may be null until the
+    event that makes it known has been consumed.
+
+    Attributes:
+        wait_seconds: wait time, queued → claimed.
+        first_response_seconds: claimed → the operator's first message.
+        duration_seconds: duration, claimed → ended.
+        message_count: messages so far, system messages included.
+        missed: the chat ended before any operator claimed it.
+    """
+
+    chat_id: str
+    department_id: str | None
+    patron_name: str | None
+    operator_id: str | None
+    state: Literal["queued", "active", "ended", "closed"] | None
+    queued_at: datetime | None
+    claimed_at: datetime | None
+    first_response_at: datetime | None
+    ended_at: datetime | None
+    closed_at: datetime | None
+    ended_by: Literal["patron", "operator"] | None
+    wait_seconds: float | None
+    first_response_seconds: float | None
+    duration_seconds: float | None
+    message_count: int
+    missed: bool
+
+    @classmethod
+    def of(cls, fact: ChatFact) -> ChatFactOut:
+        """The API view of a domain fact (derived seconds included)."""
+        return cls(
+            chat_id=fact.chat_id, department_id=fact.department_id, patron_name=fact.patron_name,
+            operator_id=fact.operator_id, state=fact.state, queued_at=fact.queued_at, claimed_at=fact.claimed_at,
+            first_response_at=fact.first_response_at, ended_at=fact.ended_at, closed_at=fact.closed_at,
+            ended_by=fact.ended_by, wait_seconds=fact.wait_seconds, first_response_seconds=fact.first_response_seconds,
+            duration_seconds=fact.duration_seconds, message_count=fact.message_count, missed=fact.missed,
+        )
+
+
+class ChatFactList(BaseModel):
+    """Chat facts, newest queued first."""
+
+    chats: list[ChatFactOut]
+
+
+class ErrorDetail(BaseModel):
+    """An error: one sentence to show."""
+
+    detail: str
+
+
+_UNAUTHORIZED = {401: {"model": ErrorDetail, "description": "Missing, invalid or expired operator token."}}
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description=f"At most this many rows (≤ {MAX_LIST_LIMIT}).")]
+
+
+def _operator_guard(secret: str) -> Callable[..., TokenClaims]:
+    """A dependency that returns the claims of a valid operator token.
+
+    Raises:
+        HTTPException: ``401`` with a readable ``detail`` for a missing, invalid,
+            expired or patron token.
+    """
+    bearer = HTTPBearer(auto_error=False, description="An operator token from the gateway's sign-in.")
+
+    def operator(credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> TokenClaims:
+        def refuse(detail: str) -> HTTPException:
+            return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+        if credentials is None:
+            raise refuse("Sign in first: send your operator token as 'Authorization: Bearer <token>'.")
+        try:
+            claims = read_token(secret, credentials.credentials)
+        except InvalidToken:
+            raise refuse("Your sign-in token is invalid or has expired; please sign in again.") from None
+        if claims.role != "operator":
+            raise refuse("Reports are for operators; a patron token cannot read them.")
+        return claims
+
+    return operator
+
+
+def create_app(pool: asyncpg.Pool, settings: Settings) -> FastAPI:
+    """Build the reporting API over the analytics schema's ``pool``. Tokens are checked
+    with ``settings.jwt_secret``; the gateway's origin
+    (``http://{gateway_host}:{gateway_port}`` and ``http://localhost:{gateway_port}``)
+    may call it from the browser."""
+    store = AnalyticsStore(pool)
+    app = FastAPI(
+        title="refdesk analytics",
+        version="0.1.0",
+        summary="Reference Analytics records and chat facts (wait time, first response time, duration).",
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=sorted({f"http://{settings.gateway_host}:{settings.gateway_port}",
+                              f"http://localhost:{settings.gateway_port}"}),
+        allow_methods=["GET"],
+        allow_headers=["Authorization"],
+    )
+
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["health"])
+    async def healthz() -> Health | JSONResponse:
+        """Whether the service and its database answer."""
+        try:
+            await store.ping()
+        except Exception:  # noqa: BLE001 - any failure means unavailable
+            return JSONResponse(Health(status="unavailable", database=False).model_dump(), status_code=503)
+        return Health(status="ok", database=True)
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(_operator_guard(settings.jwt_secret))], responses=_UNAUTHORIZED)
+
+    @api.get("/records", response_model=RecordList, tags=["Reference Analytics"])
+    async def list_records(chat_id: str | None = None, operator_id: str | None = None,
+                           limit: Limit = DEFAULT_LIST_LIMIT) -> RecordList:
+        """Reference Analytics records, newest first, optionally of one chat and/or operator."""
+        return RecordList(records=await store.list_records(chat_id=chat_id, operator_id=operator_id, limit=limit))
+
+    @api.get("/chats", response_model=ChatFactList, tags=["chats"])
+    async def list_chats(chat_id: str | None = None, department_id: str | None = None,
+                         operator_id: str | None = None, limit: Limit = DEFAULT_LIST_LIMIT) -> ChatFactList:
+        """Chat facts, newest queued first, optionally of one chat, department and/or operator."""
+        facts = await store.list_facts(chat_id=chat_id, department_id=department_id, operator_id=operator_id,
+                                       limit=limit)
+        return ChatFactList(chats=[ChatFactOut.of(fact) for fact in facts])
+
+    @api.get("/chats/{chat_id}", response_model=ChatFactOut, tags=["chats"],
+             responses={404: {"model": ErrorDetail, "description": "No event about this chat has been seen."}})
+    async def get_chat(chat_id: str) -> ChatFactOut:
+        """One chat's facts."""
+        fact = await store.get_fact(chat_id)
+        if fact is None:
+            raise HTTPException(404, f"No chat {chat_id} is known to analytics (no queue or chat event about it yet).")
+        return ChatFactOut.of(fact)
+
+    app.include_router(api)
+    return app
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Open the listening socket of the reporting API.
+
+    Raises:
+        OSError: the address is in use or cannot be bound (the message says which).
+    """
+    try:
+        return socket.create_server((host, port))
+    except OSError as exc:
+        raise OSError(exc.errno, f"the analytics reporting API cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the service process owns SIGINT and
+    SIGTERM and stops the server through ``ctx.stop``."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(app: FastAPI, sock: socket.socket, stop: asyncio.Event) -> None:
+    """Serve ``app`` on the bound ``sock`` until ``stop`` is set, then finish open
+    requests (at most ``HTTP_SHUTDOWN_SECONDS``) and close the socket."""
+    config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False,
+                            timeout_graceful_shutdown=HTTP_SHUTDOWN_SECONDS)
+    server = _Server(config)
+    host, port = sock.getsockname()[:2]
+    log.info("analytics.http_listening", url=f"http://{host}:{port}/docs")
+    serving = asyncio.create_task(server.serve(sockets=[sock]), name="analytics-uvicorn")
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        await serving
+    except Exception:
+        log.exception("analytics.http_failed")
+    finally:
+        stopping.cancel()
+        sock.close()
