@@ -60,15 +60,14 @@ class Handlers:
 
 
 async def wire(ctx: Context) -> None:
-    """Seed (demo only), register the endpoints, start the two durable consumers and
+    """Ensure the default dataset exists, register the endpoints, start the two durable consumers and
     the HTTP reporting API on ``analytics_host:analytics_port``.
 
     Raises:
         OSError: the reporting API's address cannot be bound.
     """
     store = AnalyticsStore(ctx.pool)
-    if ctx.settings.demo_seed:
-        await seed(store)
+    await seed(store)  # the default dataset is product data: every library needs the RA form
     handlers = Handlers(store)
     ctx.endpoints.add(contract.DATASET_GET, DatasetRequest, handlers.get_dataset)
     ctx.endpoints.add(contract.RECORD_CREATE, RecordCreate, handlers.create_record)

@@ -1,5 +1,5 @@
-"""Demo data of the analytics service: the default Reference Analytics dataset
-(applied when ``settings.demo_seed`` is true; idempotent)."""
+"""Built-in data of the analytics service: the default Reference Analytics dataset,
+ensured at every start (idempotent; an admin's later edits are kept)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,273 @@
+"""Request handlers of the queue service and their wiring.
+
+Each handler takes a validated request model and returns a reply model (see
+:mod:`refdesk.contracts.queue` for subjects and shapes). Changes and the events that
+describe them commit in one transaction (through the outbox); the relay is woken
+after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+
+from refdesk.auth import hash_password, verify_password
+from refdesk.bus import Conflict, Handler, NotFound
+from refdesk.contracts import queue as c
+from refdesk.contracts.common import Empty
+from refdesk.ids import new_id
+from refdesk.outbox import OutboxRelay
+from refdesk.service import Context
+
+from . import domain
+from .seed import apply_demo_seed
+from .store import Queries, QueueStore
+
+
+class QueueEndpoints:
+    """The queue service's handlers over one :class:`QueueStore`.
+
+    Args:
+        store: the service's data.
+        relay: woken after each commit that enqueued events.
+        log: structlog logger bound to the service.
+    """
+
+    def __init__(self, store: QueueStore, relay: OutboxRelay, log: Any) -> None:
+        self._store = store
+        self._relay = relay
+        self._log = log
+        self._decoy_hash: str | None = None
+
+    def routes(self) -> list[tuple[str, type[BaseModel], Handler]]:
+        """``(subject, request model, handler)`` for every endpoint."""
+        return [
+            (c.AUTHENTICATE, c.AuthenticateRequest, self.authenticate),
+            (c.OPERATOR_GET, c.OperatorRef, self.get_operator),
+            (c.OPERATOR_CREATE, c.CreateOperatorRequest, self.create_operator),
+            (c.OPERATOR_STATUS, c.SetStatusRequest, self.set_status),
+            (c.DEPARTMENTS, Empty, self.departments),
+            (c.CHAT_CREATE, c.CreateChatRequest, self.create_chat),
+            (c.CHAT_GET, c.ChatRef, self.get_chat),
+            (c.CHAT_CLAIM, c.ClaimRequest, self.claim_chat),
+            (c.CHAT_END, c.EndRequest, self.end_chat),
+            (c.CHAT_CLOSE, c.CloseRequest, self.close_chat),
+            (c.BOARD, c.BoardRequest, self.board),
+        ]
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[Queries]:
+        """A transaction whose commit wakes the outbox relay."""
+        async with self._store.transaction() as q:
+            yield q
+        self._relay.wake()
+
+    # --- operators -----------------------------------------------------------------
+
+    async def authenticate(self, req: c.AuthenticateRequest) -> c.OperatorProfile:
+        """Check a username and password (Argon2id, verified off the event loop).
+
+        Raises:
+            BusError 401: "Wrong username or password." for an unknown username or a
+                wrong password alike (an unknown username costs the same hashing time).
+        """
+        async with self._store.reading() as q:
+            row = await q.operator_by_username(domain.normalize_username(req.username))
+        if row is None:
+            await asyncio.to_thread(verify_password, req.password, await self._decoy())
+            raise domain.wrong_credentials()
+        if not await asyncio.to_thread(verify_password, req.password, row["password_hash"]):
+            raise domain.wrong_credentials()
+        async with self._store.reading() as q:
+            return await self._profile(q, row)
+
+    async def _decoy(self) -> str:
+        """A hash of a random password, for equal-time refusal of unknown usernames."""
+        if self._decoy_hash is None:
+            self._decoy_hash = await asyncio.to_thread(hash_password, secrets.token_urlsafe(16))
+        return self._decoy_hash
+
+    async def get_operator(self, req: c.OperatorRef) -> c.OperatorProfile:
+        """An operator's profile. Raises NotFound (404) for an unknown id."""
+        async with self._store.reading() as q:
+            return await self._profile(q, await self._operator(q, req.operator_id))
+
+    async def create_operator(self, req: c.CreateOperatorRequest) -> c.OperatorProfile:
+        """Add an offline operator with memberships of ``department_ids``.
+
+        Raises:
+            NotFound (404): a department id is unknown.
+            Conflict (409): the username is taken.
+        """
+        password_hash = await asyncio.to_thread(hash_password, req.password)
+        username = domain.normalize_username(req.username)
+        async with self._store.transaction() as q:
+            for department_id in req.department_ids:
+                await self._department(q, department_id)
+            row = await q.add_operator(
+                new_id(), username=username, full_name=req.full_name, nickname=req.nickname,
+                password_hash=password_hash, is_admin=req.is_admin,
+            )
+            if row is None:
+                raise Conflict(f"The username {username} is already taken.")
+            await q.add_memberships(row["id"], req.department_ids)
+            return await self._profile(q, row)
+
+    async def set_status(self, req: c.SetStatusRequest) -> c.OperatorProfile:
+        """Set Online/Offline and the monitored departments; emits
+        :class:`OperatorStatusEvent`. ``monitored=None`` keeps the previous set (all
+        the operator's departments when going online with none).
+
+        Raises:
+            NotFound (404): unknown operator.
+            Forbidden (403): ``monitored`` names a department the operator is not in.
+        """
+        async with self._writing() as q:
+            await self._operator(q, req.operator_id, lock=True)
+            member_of = [row["id"] for row in await q.memberships(req.operator_id)]
+            monitored = domain.resolve_monitored(req.monitored, await q.monitored(req.operator_id), member_of, req.status)
+            row = await q.set_status(req.operator_id, req.status, monitored)
+            profile = await self._profile(q, row)
+            await q.enqueue(c.operator_event_subject(profile.id), c.OperatorStatusEvent(event_id=new_id(), operator=profile))
+        return profile
+
+    async def departments(self, _: Empty) -> c.DepartmentList:
+        """Every department with its ``online`` flag, by name."""
+        async with self._store.reading() as q:
+            online = domain.online_department_ids(await q.monitor_statuses())
+            return c.DepartmentList(departments=domain.department_list(await q.departments(), online))
+
+    # --- chats ---------------------------------------------------------------------
+
+    async def create_chat(self, req: c.CreateChatRequest) -> c.ChatView:
+        """Queue a patron's chat in a department; emits ``queued``.
+
+        Raises:
+            NotFound (404): unknown department.
+        """
+        async with self._writing() as q:
+            await self._department(q, req.department_id)
+            chat = domain.chat_view(await q.add_chat(new_id(), req))
+            queue = await self._announce(q, "queued", chat)
+        self._log.info("chat.queued", chat_id=chat.id, department=chat.department_id,
+                       position=domain.queue_position(queue, chat.id))
+        return chat
+
+    async def get_chat(self, req: c.ChatRef) -> c.ChatView:
+        """One chat. Raises NotFound (404)."""
+        async with self._store.reading() as q:
+            return await self._chat(q, req.chat_id)
+
+    async def claim_chat(self, req: c.ClaimRequest) -> c.ChatView:
+        """Claim a queued chat for an operator; emits ``claimed``. The claim itself is
+        one conditional UPDATE, so exactly one of concurrent claimers wins.
+
+        Raises:
+            NotFound (404): unknown chat or operator.
+            Forbidden (403): the operator is not in the chat's department.
+            Conflict (409): the operator is offline, another operator claimed the chat
+                first ("Already claimed by ⟨nickname⟩."), or it ended.
+        """
+        async with self._writing() as q:
+            chat = await self._chat(q, req.chat_id)
+            operator = await self._operator(q, req.operator_id)
+            member_of = [row["id"] for row in await q.memberships(req.operator_id)]
+            domain.check_can_claim(chat, operator["status"], member_of)
+            row = await q.claim(req.chat_id, req.operator_id)
+            if row is None:
+                return domain.settle_lost_claim(await self._chat(q, req.chat_id), req.operator_id)
+            claimed = domain.chat_view(row)
+            await self._announce(q, "claimed", claimed)
+        return claimed
+
+    async def end_chat(self, req: c.EndRequest) -> c.ChatView:
+        """End a chat, by the patron or by the operator who owns it; emits ``ended``.
+
+        Raises:
+            NotFound (404): unknown chat.
+            Forbidden (403): an operator who does not own the chat.
+            Conflict (409): "This chat has already ended."
+        """
+        async with self._writing() as q:
+            chat = await self._chat(q, req.chat_id, lock=True)
+            domain.check_end(chat, req.ended_by, req.operator_id)
+            ended = domain.chat_view(await q.end(req.chat_id, req.ended_by))
+            await self._announce(q, "ended", ended)
+        return ended
+
+    async def close_chat(self, req: c.CloseRequest) -> c.ChatView:
+        """Close an ended chat (after the Reference Analytics form); owner only; emits
+        ``closed``.
+
+        Raises:
+            NotFound (404): unknown chat.
+            Forbidden (403): not the owner.
+            Conflict (409): the chat has not ended, or is already closed.
+        """
+        async with self._writing() as q:
+            chat = await self._chat(q, req.chat_id, lock=True)
+            domain.check_close(chat, req.operator_id)
+            closed = domain.chat_view(await q.close(req.chat_id))
+            await self._announce(q, "closed", closed)
+        return closed
+
+    async def board(self, req: c.BoardRequest) -> c.Board:
+        """Queued and active chats of ``department_ids``, oldest first."""
+        async with self._store.reading() as q:
+            return c.Board(chats=[domain.chat_view(row) for row in await q.open_chats(req.department_ids)])
+
+    # --- shared steps --------------------------------------------------------------
+
+    async def _announce(self, q: Queries, event: c.ChatEventType, chat: c.ChatView) -> list[str]:
+        """Enqueue the ChatEvent for ``chat`` with its department queue as this
+        transaction sees it; return that queue (ids, oldest first)."""
+        queue = await q.queued_chat_ids(chat.department_id)
+        await q.enqueue(
+            c.chat_event_subject(chat.id, event),
+            c.ChatEvent(event_id=new_id(), type=event, chat=chat, department_queue=queue),
+        )
+        return queue
+
+    async def _profile(self, q: Queries, row: asyncpg.Record) -> c.OperatorProfile:
+        """The operator's profile with their departments' current ``online`` flags."""
+        online = domain.online_department_ids(await q.monitor_statuses())
+        departments = domain.department_list(await q.memberships(row["id"]), online)
+        return domain.operator_profile(row, departments, await q.monitored(row["id"]))
+
+    @staticmethod
+    async def _operator(q: Queries, operator_id: str, *, lock: bool = False) -> asyncpg.Record:
+        row = await q.operator(operator_id, lock=lock)
+        if row is None:
+            raise NotFound("There is no such operator.")
+        return row
+
+    @staticmethod
+    async def _department(q: Queries, department_id: str) -> asyncpg.Record:
+        row = await q.department(department_id)
+        if row is None:
+            raise NotFound(f"There is no department called {department_id!r}.")
+        return row
+
+    @staticmethod
+    async def _chat(q: Queries, chat_id: str, *, lock: bool = False) -> c.ChatView:
+        row = await q.chat(chat_id, lock=lock)
+        if row is None:
+            raise NotFound("There is no such chat.")
+        return domain.chat_view(row)
+
+
+async def wire(ctx: Context) -> None:
+    """Register the queue endpoints; apply the demo seed first when
+    ``settings.demo_seed`` is set."""
+    store = QueueStore(ctx.pool)
+    handlers = QueueEndpoints(store, ctx.relay, ctx.log)
+    if ctx.settings.demo_seed:
+        await apply_demo_seed(store, handlers.create_operator)
+    for subject, request_type, handler in handlers.routes():
+        ctx.endpoints.add(subject, request_type, handler)

@@ -1,0 +1,215 @@
+"""SQL of the queue service (asyncpg). :class:`QueueStore` hands out
+:class:`Queries` bound to one connection, inside a transaction for writes.
+
+Times are ``timestamptz`` set by PostgreSQL (``now()``, the transaction's start) and
+come back as aware UTC datetimes. Chats are ordered "oldest first" by
+``(queued_at, id)``; ids are time-ordered, so the id breaks ties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from refdesk import outbox
+from refdesk.contracts.common import EventEnvelope
+from refdesk.contracts.queue import CreateChatRequest, OperatorStatus
+
+from .config import BOARD_MAX_CHATS
+
+# A chat row with what its view needs: the department's name and the owner's nickname.
+# ``{source}`` is ``chats`` or the name of a CTE that returned changed chat rows.
+_CHAT_VIEW = """
+    SELECT c.*, d.name AS department_name, o.nickname AS claimed_by_name
+    FROM {source} c
+    JOIN departments d ON d.id = c.department_id
+    LEFT JOIN operators o ON o.id = c.claimed_by
+"""
+
+
+def _changed(update: str) -> str:
+    """Wrap a data-changing statement ``... RETURNING *`` so that it answers view rows."""
+    return f"WITH changed AS ({update}) " + _CHAT_VIEW.format(source="changed")
+
+
+class QueueStore:
+    """Access to the ``queue`` schema through an asyncpg pool whose search path starts
+    with that schema."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Queries]:
+        """Queries inside one transaction (committed when the block exits normally,
+        rolled back when it raises)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield Queries(conn)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Queries]:
+        """Queries without a transaction, for reads that need no consistent snapshot."""
+        async with self._pool.acquire() as conn:
+            yield Queries(conn)
+
+
+class Queries:
+    """The statements of the queue service, on one connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def enqueue(self, subject: str, event: EventEnvelope) -> None:
+        """Add ``event`` to the outbox (published after commit by the relay)."""
+        await outbox.enqueue(self._conn, subject, event)
+
+    # --- departments ---------------------------------------------------------------
+
+    async def departments(self) -> list[asyncpg.Record]:
+        """Every department (``id``, ``name``), by name."""
+        return await self._conn.fetch("SELECT id, name FROM departments ORDER BY name, id")
+
+    async def department(self, department_id: str) -> asyncpg.Record | None:
+        """One department (``id``, ``name``), or ``None``."""
+        return await self._conn.fetchrow("SELECT id, name FROM departments WHERE id = $1", department_id)
+
+    async def add_department(self, department_id: str, name: str) -> None:
+        """Create a department unless one with that id exists."""
+        await self._conn.execute(
+            "INSERT INTO departments (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", department_id, name
+        )
+
+    async def monitor_statuses(self) -> list[tuple[str, OperatorStatus]]:
+        """One ``(department_id, operator status)`` pair per operator monitoring a department."""
+        rows = await self._conn.fetch(
+            "SELECT m.department_id, o.status FROM monitored_departments m JOIN operators o ON o.id = m.operator_id"
+        )
+        return [(row["department_id"], row["status"]) for row in rows]
+
+    # --- operators -----------------------------------------------------------------
+
+    async def operator(self, operator_id: str, *, lock: bool = False) -> asyncpg.Record | None:
+        """An operator row, or ``None``. ``lock`` takes a row lock until the transaction
+        ends (status changes of that operator wait)."""
+        suffix = " FOR UPDATE" if lock else ""
+        return await self._conn.fetchrow(f"SELECT * FROM operators WHERE id = $1{suffix}", operator_id)
+
+    async def operator_by_username(self, username: str) -> asyncpg.Record | None:
+        """The operator with this (normalised) username, or ``None``."""
+        return await self._conn.fetchrow("SELECT * FROM operators WHERE username = $1", username)
+
+    async def add_operator(
+        self, operator_id: str, *, username: str, full_name: str, nickname: str, password_hash: str, is_admin: bool
+    ) -> asyncpg.Record | None:
+        """Insert an operator (offline); ``None`` when the username is taken."""
+        return await self._conn.fetchrow(
+            "INSERT INTO operators (id, username, full_name, nickname, password_hash, is_admin)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING RETURNING *",
+            operator_id, username, full_name, nickname, password_hash, is_admin,
+        )
+
+    async def add_memberships(self, operator_id: str, department_ids: Sequence[str]) -> None:
+        """Make the operator a member of each department (ids must exist)."""
+        await self._conn.execute(
+            "INSERT INTO memberships (operator_id, department_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+            operator_id, list(department_ids),
+        )
+
+    async def memberships(self, operator_id: str) -> list[asyncpg.Record]:
+        """The departments (``id``, ``name``) the operator belongs to, by name."""
+        return await self._conn.fetch(
+            "SELECT d.id, d.name FROM memberships m JOIN departments d ON d.id = m.department_id"
+            " WHERE m.operator_id = $1 ORDER BY d.name, d.id",
+            operator_id,
+        )
+
+    async def monitored(self, operator_id: str) -> list[str]:
+        """Ids of the departments the operator monitors, sorted."""
+        rows = await self._conn.fetch(
+            "SELECT department_id FROM monitored_departments WHERE operator_id = $1 ORDER BY department_id", operator_id
+        )
+        return [row["department_id"] for row in rows]
+
+    async def set_status(self, operator_id: str, status: OperatorStatus, monitored: Sequence[str]) -> asyncpg.Record:
+        """Store the operator's status (``status_changed_at`` moves only when it
+        changes) and replace their monitored departments; return the operator row."""
+        row = await self._conn.fetchrow(
+            "UPDATE operators SET status = $2,"
+            " status_changed_at = CASE WHEN status = $2 THEN status_changed_at ELSE now() END"
+            " WHERE id = $1 RETURNING *",
+            operator_id, status,
+        )
+        await self._conn.execute(
+            "DELETE FROM monitored_departments WHERE operator_id = $1 AND department_id <> ALL($2::text[])",
+            operator_id, list(monitored),
+        )
+        await self._conn.execute(
+            "INSERT INTO monitored_departments (operator_id, department_id) SELECT $1, unnest($2::text[])"
+            " ON CONFLICT DO NOTHING",
+            operator_id, list(monitored),
+        )
+        return row
+
+    # --- chats ---------------------------------------------------------------------
+
+    async def add_chat(self, chat_id: str, request: CreateChatRequest) -> asyncpg.Record:
+        """Insert a queued chat; return its view row."""
+        return await self._conn.fetchrow(
+            _changed(
+                "INSERT INTO chats (id, department_id, patron_name, patron_email, question, page_url)"
+                " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *"
+            ),
+            chat_id, request.department_id, request.patron_name, request.patron_email, request.question,
+            request.page_url,
+        )
+
+    async def chat(self, chat_id: str, *, lock: bool = False) -> asyncpg.Record | None:
+        """A chat's view row, or ``None``. ``lock`` holds the chat row until the
+        transaction ends, so a check and the change that follows cannot interleave
+        with another transition."""
+        suffix = " FOR UPDATE OF c" if lock else ""
+        return await self._conn.fetchrow(_CHAT_VIEW.format(source="chats") + f" WHERE c.id = $1{suffix}", chat_id)
+
+    async def claim(self, chat_id: str, operator_id: str) -> asyncpg.Record | None:
+        """Atomically claim a queued chat: one conditional UPDATE, so of any number of
+        concurrent claimers exactly one gets the view row and the others ``None``."""
+        return await self._conn.fetchrow(
+            _changed(
+                "UPDATE chats SET state = 'active', claimed_by = $2, claimed_at = now()"
+                " WHERE id = $1 AND state = 'queued' RETURNING *"
+            ),
+            chat_id, operator_id,
+        )
+
+    async def end(self, chat_id: str, ended_by: str) -> asyncpg.Record:
+        """Mark a chat ended (the caller checked it may end); return its view row."""
+        return await self._conn.fetchrow(
+            _changed("UPDATE chats SET state = 'ended', ended_at = now(), ended_by = $2 WHERE id = $1 RETURNING *"),
+            chat_id, ended_by,
+        )
+
+    async def close(self, chat_id: str) -> asyncpg.Record:
+        """Mark a chat closed (the caller checked it may close); return its view row."""
+        return await self._conn.fetchrow(
+            _changed("UPDATE chats SET state = 'closed', closed_at = now() WHERE id = $1 RETURNING *"), chat_id
+        )
+
+    async def queued_chat_ids(self, department_id: str) -> list[str]:
+        """Ids of the department's queued chats, oldest first."""
+        rows = await self._conn.fetch(
+            "SELECT id FROM chats WHERE department_id = $1 AND state = 'queued' ORDER BY queued_at, id",
+            department_id,
+        )
+        return [row["id"] for row in rows]
+
+    async def open_chats(self, department_ids: Sequence[str]) -> list[asyncpg.Record]:
+        """View rows of the queued and active chats of these departments, oldest first
+        (at most ``BOARD_MAX_CHATS``)."""
+        return await self._conn.fetch(
+            _CHAT_VIEW.format(source="chats")
+            + " WHERE c.department_id = ANY($1::text[]) AND c.state IN ('queued', 'active')"
+            " ORDER BY c.queued_at, c.id LIMIT $2",
+            list(department_ids), BOARD_MAX_CHATS,
+        )
