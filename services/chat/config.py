@@ -17,7 +17,7 @@ STREAM_RETRY_SECONDS = 1.0
 """Pause between attempts to attach the lifecycle consumer while its stream does not
 exist yet (the queue service creates it), in seconds."""
 
-QUESTION_CMID = "question"
+QUESTION_CMID = "ev:question"
 """Client message id of the patron's question, recorded from the ``queued`` event."""
 
 SYSTEM_AUTHOR_NAME = "refdesk"

@@ -75,7 +75,7 @@ def test_queued_event_becomes_the_patrons_question() -> None:
     request = domain.lifecycle_message(chat_event("queued"))
     assert request is not None
     assert (request.author_kind, request.cmid, request.author_name, request.body) == \
-        ("patron", "question", "Maya", "Do you have the 1923 city directory?")
+        ("patron", "ev:question", "Maya", "Do you have the 1923 city directory?")
 
 
 def test_claimed_event_says_who_joined() -> None:

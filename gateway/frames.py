@@ -1,0 +1,276 @@
+"""Websocket frames: pydantic models for what clients send, builders for what the
+gateway sends (see ``docs/protocol.md``).
+
+Client frames are JSON objects discriminated by ``type``; unknown fields are refused
+and types are strict (``"5"`` is not a number, ``1`` is not ``true``). Every client
+frame may carry ``ref`` (≤ 64 characters), echoed on the ``reply``/``error`` that
+answers it. :func:`parse_frame` turns raw text into a model or raises
+:class:`FrameError` with the ``error`` frame to send.
+
+Server frames are built as JSON text once, so one event fanned out to many sockets is
+serialised only once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, Union, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic_core import to_json
+
+from refdesk.contracts.chat import Message, TypingSignal
+from refdesk.contracts.queue import ChatView, OperatorProfile
+
+from .errors import describe
+
+MAX_FRAME_BYTES = 64 * 1024
+"""Largest client frame the gateway reads (UTF-8 bytes); bigger ones get ``error 413``."""
+
+MAX_REF_CHARS = 64
+
+EntityId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+"""A chat or department id: 1–64 letters, digits, ``_`` or ``-`` (safe in NATS subjects)."""
+
+
+class ClientFrame(BaseModel):
+    """Base of every client frame: strict types, no unknown fields, optional ``ref``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    ref: str | None = Field(default=None, max_length=MAX_REF_CHARS)
+
+
+class Hello(ClientFrame):
+    """First frame of every connection: the operator or patron token."""
+
+    type: Literal["hello"]
+    token: str = Field(min_length=1, max_length=4096)
+
+
+class Ping(ClientFrame):
+    """Keep-alive; answered with ``pong`` (clients send one every 25 s)."""
+
+    type: Literal["ping"]
+
+
+class StatusSet(ClientFrame):
+    """An operator sets Online/Offline and, optionally, which departments they monitor."""
+
+    type: Literal["status.set"]
+    status: Literal["online", "offline"]
+    monitored: list[EntityId] | None = Field(default=None, max_length=100)
+
+
+class ChatSubscribe(ClientFrame):
+    """Go live on a chat; replay the messages after ``after_seq`` first."""
+
+    type: Literal["chat.subscribe"]
+    chat_id: EntityId
+    after_seq: int = Field(default=0, ge=0)
+
+
+class ChatClaim(ClientFrame):
+    """An operator claims a queued chat."""
+
+    type: Literal["chat.claim"]
+    chat_id: EntityId
+
+
+class ChatSend(ClientFrame):
+    """A message. ``cmid`` is chosen by the client and reused on retries (letters,
+    digits, ``-`` and ``_`` only: the ``ev:`` namespace belongs to the chat service's
+    own lifecycle messages, so a client can never collide with them). The body's
+    upper limit is the configured ``max_message_chars`` (checked by the handler, which
+    answers ``422``); the frame only requires it to be non-empty."""
+
+    type: Literal["chat.send"]
+    chat_id: EntityId
+    cmid: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    body: str = Field(min_length=1)
+
+
+class ChatTyping(ClientFrame):
+    """Typing started (``true``) or stopped (``false``); lossy, never answered."""
+
+    type: Literal["chat.typing"]
+    chat_id: EntityId
+    typing: bool
+
+
+class ChatEnd(ClientFrame):
+    """The patron or the owning operator ends the chat."""
+
+    type: Literal["chat.end"]
+    chat_id: EntityId
+
+
+class ChatClose(ClientFrame):
+    """The owning operator closes an ended chat."""
+
+    type: Literal["chat.close"]
+    chat_id: EntityId
+
+
+class CannedList(ClientFrame):
+    """An operator asks for a department's canned messages."""
+
+    type: Literal["canned.list"]
+    department_id: EntityId
+
+
+class RaForm(ClientFrame):
+    """Ask for the Reference Analytics form of a chat: the dataset and a prefill."""
+
+    type: Literal["ra.form"]
+    chat_id: EntityId
+
+
+class RaSave(ClientFrame):
+    """Save a Reference Analytics record for a chat (values by field key)."""
+
+    type: Literal["ra.save"]
+    chat_id: EntityId
+    dataset_id: EntityId
+    values: dict[str, Any]
+
+
+FRAME_MODELS: tuple[type[ClientFrame], ...] = (
+    Hello, Ping, StatusSet, ChatSubscribe, ChatClaim, ChatSend, ChatTyping, ChatEnd, ChatClose,
+    CannedList, RaForm, RaSave,
+)
+AnyClientFrame = Annotated[Union[FRAME_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]
+_ADAPTER: TypeAdapter[ClientFrame] = TypeAdapter(AnyClientFrame)
+FRAME_TYPES: tuple[str, ...] = tuple(get_args(model.model_fields["type"].annotation)[0] for model in FRAME_MODELS)
+"""Every client frame ``type``, in protocol order."""
+
+
+class FrameError(Exception):
+    """A client frame could not be read.
+
+    Attributes:
+        code: ``"400"`` (malformed) or ``"413"`` (bigger than :data:`MAX_FRAME_BYTES`).
+        message: a sentence for the ``error`` frame.
+        ref: the frame's ``ref`` when one could be read, so the client can match it.
+    """
+
+    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+    def frame(self) -> str:
+        """The ``error`` frame answering the bad frame."""
+        return error(self.code, self.message, self.ref)
+
+
+def _loose_ref(data: dict[str, Any]) -> str | None:
+    ref = data.get("ref")
+    return ref if isinstance(ref, str) and len(ref) <= MAX_REF_CHARS else None
+
+
+def parse_frame(raw: str) -> ClientFrame:
+    """Read one client frame.
+
+    Args:
+        raw: the websocket text message.
+
+    Returns:
+        the frame model (:class:`Hello`, :class:`ChatSend` …).
+
+    Raises:
+        FrameError: ``413`` when ``raw`` is over 64 KiB; ``400`` when it is not JSON,
+            not an object, has no or an unknown ``type``, or has wrong fields — with a
+            sentence such as ``Bad "chat.send" frame: cmid is required.``
+    """
+    if len(raw) > MAX_FRAME_BYTES or len(raw.encode()) > MAX_FRAME_BYTES:
+        raise FrameError("413", f"The frame is larger than {MAX_FRAME_BYTES // 1024} KiB.")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise FrameError("400", "The frame is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise FrameError("400", 'A frame must be a JSON object with a "type".')
+    ref = _loose_ref(data)
+    kind = data.get("type")
+    if kind is None:
+        raise FrameError("400", 'The frame has no "type".', ref)
+    if kind not in FRAME_TYPES:
+        shown = kind if isinstance(kind, str) else json.dumps(kind)
+        raise FrameError("400", f'Unknown frame type "{shown[:40]}".', ref)
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise FrameError("400", f'Bad "{kind}" frame: {describe(exc.errors(), skip=1)}', ref) from None
+
+
+# --- server frames ------------------------------------------------------------------
+
+
+def encode(frame_type: str, **fields: Any) -> str:
+    """A server frame as JSON text: ``{"type": frame_type, **fields}``; pydantic models
+    and datetimes (UTC ISO-8601) inside ``fields`` are serialised."""
+    return to_json({"type": frame_type, **fields}).decode()
+
+
+def reply(data: Any, ref: str | None) -> str:
+    """``reply`` answering the frame whose ``ref`` is given."""
+    return encode("reply", ref=ref, data=data)
+
+
+def error(code: str, message: str, ref: str | None = None) -> str:
+    """``error`` with an HTTP-like ``code`` (``"409"``) and a readable ``message``."""
+    fields: dict[str, Any] = {"code": code, "message": message}
+    if ref is not None:
+        fields["ref"] = ref
+    return encode("error", **fields)
+
+
+def pong(ref: str | None = None) -> str:
+    """``pong`` answering a ``ping`` (echoing its ``ref``, if any)."""
+    return encode("pong") if ref is None else encode("pong", ref=ref)
+
+
+def welcome(
+    *, operator: OperatorProfile | None = None, chat: ChatView | None = None,
+    max_message_chars: int, heartbeat_seconds: int,
+) -> str:
+    """``welcome`` for an operator (with their profile) or a patron (with their chat)."""
+    if operator is not None:
+        return encode("welcome", role="operator", operator=operator,
+                      max_message_chars=max_message_chars, heartbeat_seconds=heartbeat_seconds)
+    return encode("welcome", role="patron", chat=chat,
+                  max_message_chars=max_message_chars, heartbeat_seconds=heartbeat_seconds)
+
+
+def board(chats: list[ChatView]) -> str:
+    """``board``: an operator's queued and active chats."""
+    return encode("board", chats=chats)
+
+
+def chat_update(event: str, chat: ChatView) -> str:
+    """``chat.update`` (``event``: ``queued``, ``claimed``, ``ended`` or ``closed``)."""
+    return encode("chat.update", event=event, chat=chat)
+
+
+def queue_position(chat_id: str, position: int, waiting: int) -> str:
+    """``queue.position``: ``position`` 1 = next, ``waiting`` = chats queued in the department."""
+    return encode("queue.position", chat_id=chat_id, position=position, waiting=waiting)
+
+
+def history(chat_id: str, messages: list[Message], top_seq: int, more: bool) -> str:
+    """``history``: replayed messages (oldest first), the chat's ``top_seq`` and
+    whether ``more`` remain after the last one."""
+    return encode("history", chat_id=chat_id, messages=messages, top_seq=top_seq, more=more)
+
+
+def message(msg: Message) -> str:
+    """``message``: one live message of a chat."""
+    return encode("message", chat_id=msg.chat_id, message=msg)
+
+
+def typing(signal: TypingSignal) -> str:
+    """``typing``: someone on the other side started or stopped typing."""
+    return encode("typing", chat_id=signal.chat_id, author_kind=signal.author_kind,
+                  author_name=signal.author_name, typing=signal.typing)

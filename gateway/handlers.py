@@ -1,0 +1,307 @@
+"""One function per client frame type (``docs/protocol.md``), plus the hello.
+
+Each handler authorises the frame itself — on every frame, against the chat as the
+queue service has it now — then asks the owning service. It returns the ``reply``
+data; a :class:`~refdesk.bus.BusError` (its own or a service's) becomes the ``error``
+frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from refdesk import bus
+from refdesk.auth import InvalidToken, read_token
+from refdesk.bus import BusError, Invalid
+from refdesk.contracts.analytics import DATASET_GET, RECORD_CREATE, Dataset, DatasetRequest, RaRecord, RecordCreate
+from refdesk.contracts.chat import (
+    CANNED_LIST, HISTORY, SEND, CannedListRequest, History, HistoryRequest, Message, SendAck, SendRequest, TypingSignal,
+    typing_subject,
+)
+from refdesk.contracts.chat import CannedList as CannedMessages
+from refdesk.contracts.queue import (
+    BOARD, CHAT_CLAIM, CHAT_CLOSE, CHAT_END, CHAT_GET, OPERATOR_GET, OPERATOR_STATUS, Board, BoardRequest,
+    ChatRef, ChatView, ClaimRequest, CloseRequest, EndRequest, OperatorProfile, OperatorRef, SetStatusRequest,
+)
+
+from . import frames, policy
+from .connection import CLOSE_TRY_AGAIN, HEARTBEAT_SECONDS, Connection, Greeting, HelloRefused
+from .frames import (
+    CannedList, ChatClaim, ChatClose, ChatEnd, ChatSend, ChatSubscribe, ChatTyping, Hello, RaForm, RaSave, StatusSet,
+)
+from .policy import OperatorIdentity, PatronIdentity
+from .session import NO_REPLY, Gateway, Handler, Session
+
+HISTORY_PAGE = 200
+"""Messages asked of the chat service per history request."""
+HISTORY_MAX = 1000
+"""Most messages one ``chat.subscribe`` replays; ``more: true`` tells the client to ask again."""
+
+
+# --- hello ----------------------------------------------------------------------
+
+
+async def open_session(gateway: Gateway, conn: Connection, hello: Hello) -> Greeting:
+    """``hello``: check the token and greet.
+
+    An operator gets ``welcome`` (their profile) then their ``board``; a patron gets
+    ``welcome`` (their chat) then, while queued, their ``queue.position``. The socket
+    joins the registry before the snapshot is read, so no event is missed.
+
+    Raises:
+        HelloRefused: ``401`` for a bad or expired token or a vanished operator or
+            chat (close 4001); the service's code when it fails (close 1013).
+    """
+    try:
+        claims = read_token(gateway.settings.jwt_secret, hello.token)
+    except InvalidToken:
+        raise HelloRefused("401", "Your sign-in is not valid or has expired; please sign in again.") from None
+    if claims.role == "operator":
+        return await _greet_operator(gateway, conn, OperatorIdentity(claims.subject))
+    return await _greet_patron(gateway, conn, PatronIdentity(claims.subject, claims.name or "Patron"))
+
+
+async def _greet_operator(gateway: Gateway, conn: Connection, identity: OperatorIdentity) -> Greeting:
+    session = Session(gateway, conn, identity, HANDLERS)
+    with _refusing("Your operator account no longer exists; please sign in again."):
+        profile = await gateway.call(OPERATOR_GET, OperatorRef(operator_id=identity.operator_id), OperatorProfile)
+    session.registry.join_operator(conn, profile)
+    with _leaving_on_failure(session), _refusing("Your operator account no longer exists; please sign in again."):
+        chats = await board_for(session)
+    welcome = frames.welcome(operator=profile, max_message_chars=gateway.settings.max_message_chars,
+                             heartbeat_seconds=HEARTBEAT_SECONDS)
+    return Greeting(session, welcome, (frames.board(chats),))
+
+
+async def _greet_patron(gateway: Gateway, conn: Connection, identity: PatronIdentity) -> Greeting:
+    session = Session(gateway, conn, identity, HANDLERS)
+    session.registry.join_patron(conn, identity.chat_id)
+    snapshot: tuple[str, ...] = ()
+    with _leaving_on_failure(session), _refusing("This chat no longer exists; please start a new one."):
+        chat = await gateway.call(CHAT_GET, ChatRef(chat_id=identity.chat_id), ChatView)
+        if chat.state == "queued":
+            place = await _queue_place(session, chat)
+            if place is not None:
+                snapshot = (frames.queue_position(chat.id, *place),)
+    welcome = frames.welcome(chat=chat, max_message_chars=gateway.settings.max_message_chars,
+                             heartbeat_seconds=HEARTBEAT_SECONDS)
+    return Greeting(session, welcome, snapshot)
+
+
+@contextlib.contextmanager
+def _refusing(gone: str) -> Iterator[None]:
+    """Turn a service error during the hello into :class:`HelloRefused`: a missing
+    account or chat closes with 4001 (sentence ``gone``), anything else with 1013."""
+    try:
+        yield
+    except BusError as exc:
+        if exc.code in ("401", "403", "404"):
+            raise HelloRefused("401", gone) from None
+        raise HelloRefused(exc.code, exc.message, CLOSE_TRY_AGAIN) from None
+
+
+@contextlib.contextmanager
+def _leaving_on_failure(session: Session) -> Iterator[None]:
+    """Take the socket out of the registry again if the greeting does not complete."""
+    try:
+        yield
+    except BaseException:
+        session.closed()
+        raise
+
+
+async def board_for(session: Session) -> list[ChatView]:
+    """The operator's ``board``: queued and active chats of the departments they
+    monitor (while Online) plus the chats they own."""
+    profile = session.profile
+    departments = [department.id for department in profile.departments]
+    if not departments:
+        return []
+    board = await session.call(BOARD, BoardRequest(department_ids=departments), Board)
+    return policy.board_view(board.chats, profile)
+
+
+async def _queue_place(session: Session, chat: ChatView) -> tuple[int, int] | None:
+    """``(position, waiting)`` of a queued chat in its department's queue."""
+    board = await session.call(BOARD, BoardRequest(department_ids=[chat.department_id]), Board)
+    queued = sorted((c for c in board.chats if c.state == "queued" and c.department_id == chat.department_id),
+                    key=lambda c: c.queued_at)
+    for chat_id, position, waiting in policy.queue_positions([c.id for c in queued]):
+        if chat_id == chat.id:
+            return position, waiting
+    return None
+
+
+# --- operator status ------------------------------------------------------------
+
+
+async def status_set(session: Session, frame: StatusSet) -> OperatorProfile:
+    """``status.set``: Online/Offline and monitored departments; a fresh ``board``
+    is sent just before the reply."""
+    operator = session.operator
+    profile = await session.call(
+        OPERATOR_STATUS,
+        SetStatusRequest(operator_id=operator.operator_id, status=frame.status, monitored=frame.monitored),
+        OperatorProfile,
+    )
+    session.registry.update_operator(profile)
+    session.send(frames.board(await board_for(session)))
+    return profile
+
+
+# --- chats ----------------------------------------------------------------------
+
+
+async def chat_subscribe(session: Session, frame: ChatSubscribe) -> dict[str, Any]:
+    """``chat.subscribe``: go live first (buffering), replay the history after
+    ``after_seq`` as one ``history`` frame, then release the buffered live messages
+    not covered by it — no gap, no duplicate."""
+    chat = await session.chat(frame.chat_id)
+    side = "patron" if isinstance(session.identity, PatronIdentity) else "operator"
+    feed = session.registry.open_feed(session.conn, chat.id, side)
+    try:
+        messages, top_seq, more = await _history(session, chat.id, frame.after_seq)
+    except BaseException:
+        session.registry.close_feed(session.conn, chat.id)
+        raise
+    session.send(frames.history(chat.id, messages, top_seq, more))
+    feed.go_live(frame.after_seq, (message.seq for message in messages))
+    if chat.state == "closed":  # nothing more will be said
+        session.registry.close_feed(session.conn, chat.id)
+    return {"chat_id": chat.id, "top_seq": max(top_seq, feed.top_seq)}
+
+
+async def _history(session: Session, chat_id: str, after_seq: int) -> tuple[list[Message], int, bool]:
+    """Messages after ``after_seq`` (at most :data:`HISTORY_MAX`), the chat's top seq,
+    and whether more remain."""
+    messages: list[Message] = []
+    cursor = after_seq
+    while True:
+        page = await session.call(HISTORY, HistoryRequest(chat_id=chat_id, after_seq=cursor, limit=HISTORY_PAGE),
+                                  History)
+        messages.extend(page.messages)
+        if not page.more or not page.messages or len(messages) >= HISTORY_MAX:
+            return messages, page.top_seq, page.more
+        cursor = page.messages[-1].seq
+
+
+async def chat_claim(session: Session, frame: ChatClaim) -> ChatView:
+    """``chat.claim``: an Online member operator claims a queued chat. Exactly one
+    claimer wins; the others get ``409`` "Already claimed by ⟨nickname⟩." A repeated
+    claim by the winner answers the chat again."""
+    profile = session.profile
+    chat = await session.chat(frame.chat_id)
+    if chat.claimed_by == profile.id and chat.state == "active":
+        return chat
+    policy.check_claim(profile, chat)
+    try:
+        return await session.call(CHAT_CLAIM, ClaimRequest(chat_id=chat.id, operator_id=profile.id), ChatView)
+    except BusError as exc:
+        if exc.code != "409":
+            raise
+        latest = await session.call(CHAT_GET, ChatRef(chat_id=chat.id), ChatView)
+        if latest.claimed_by and latest.claimed_by != profile.id:
+            raise policy.claim_lost(latest) from None
+        raise
+
+
+def _author(session: Session) -> tuple[str, str | None, str]:
+    """``(author_kind, author_id, author_name)`` of this socket's messages: the
+    patron's name, or the operator's nickname."""
+    identity = session.identity
+    if isinstance(identity, PatronIdentity):
+        return "patron", None, identity.name[:100]
+    return "operator", identity.operator_id, session.profile.nickname[:100]
+
+
+async def chat_send(session: Session, frame: ChatSend) -> SendAck:
+    """``chat.send``: the patron (queued or active) or the owning operator (active)
+    adds a message; a retry with the same ``cmid`` answers the original ack with
+    ``duplicate: true``."""
+    limit = session.settings.max_message_chars
+    if len(frame.body) > limit:
+        raise Invalid(f"A message can be at most {limit} characters long.")
+    if not frame.body.strip():
+        raise Invalid("A message cannot be blank.")
+    chat = await session.chat(frame.chat_id)
+    policy.check_talk(session.identity, chat)
+    kind, author_id, name = _author(session)
+    request = SendRequest(chat_id=chat.id, cmid=frame.cmid, author_kind=kind, author_id=author_id,  # type: ignore[arg-type]
+                          author_name=name, body=frame.body)
+    return await session.call(SEND, request, SendAck)
+
+
+async def chat_typing(session: Session, frame: ChatTyping) -> object:
+    """``chat.typing``: published as core NATS ``rd.rt.typing.<chat_id>`` for those
+    allowed to send; never answered with a reply (a refusal is an ``error``)."""
+    chat = await session.chat(frame.chat_id)
+    policy.check_talk(session.identity, chat)
+    kind, _, name = _author(session)
+    signal = TypingSignal(chat_id=chat.id, author_kind=kind, author_name=name, typing=frame.typing)  # type: ignore[arg-type]
+    await session.gateway.nc.publish(typing_subject(chat.id), bus.dumps(signal))
+    return NO_REPLY
+
+
+async def chat_end(session: Session, frame: ChatEnd) -> ChatView:
+    """``chat.end``: by the patron or the owning operator."""
+    chat = await session.chat(frame.chat_id)
+    policy.check_end(session.identity, chat)
+    if isinstance(session.identity, OperatorIdentity):
+        request = EndRequest(chat_id=chat.id, ended_by="operator", operator_id=session.identity.operator_id)
+    else:
+        request = EndRequest(chat_id=chat.id, ended_by="patron")
+    return await session.call(CHAT_END, request, ChatView)
+
+
+async def chat_close(session: Session, frame: ChatClose) -> ChatView:
+    """``chat.close``: the owning operator files the chat away."""
+    operator = session.operator
+    chat = await session.chat(frame.chat_id)
+    policy.check_owner(operator, chat)
+    return await session.call(CHAT_CLOSE, CloseRequest(chat_id=chat.id, operator_id=operator.operator_id), ChatView)
+
+
+async def canned_list(session: Session, frame: CannedList) -> CannedMessages:
+    """``canned.list``: a department's canned messages, for its members."""
+    policy.check_member(session.profile, frame.department_id)
+    return await session.call(CANNED_LIST, CannedListRequest(department_id=frame.department_id), CannedMessages)
+
+
+# --- Reference Analytics --------------------------------------------------------
+
+
+async def ra_form(session: Session, frame: RaForm) -> dict[str, Any]:
+    """``ra.form``: the default dataset and the prefill (question, duration in
+    minutes, department, operator) for a chat."""
+    operator = session.operator
+    chat = await session.chat(frame.chat_id)
+    dataset = await session.call(DATASET_GET, DatasetRequest(), Dataset)
+    return {"dataset": dataset, "prefill": policy.ra_prefill(chat, operator.operator_id)}
+
+
+async def ra_save(session: Session, frame: RaSave) -> RaRecord:
+    """``ra.save``: store a Reference Analytics record by the signed-in operator;
+    ``422`` names each missing or invalid field."""
+    operator = session.operator
+    chat = await session.chat(frame.chat_id)
+    record = RecordCreate(dataset_id=frame.dataset_id, operator_id=operator.operator_id, chat_id=chat.id,
+                          department_id=chat.department_id, values=frame.values)
+    return await session.call(RECORD_CREATE, record, RaRecord)
+
+
+HANDLERS: dict[type, Handler] = {
+    StatusSet: status_set,
+    ChatSubscribe: chat_subscribe,
+    ChatClaim: chat_claim,
+    ChatSend: chat_send,
+    ChatTyping: chat_typing,
+    ChatEnd: chat_end,
+    ChatClose: chat_close,
+    CannedList: canned_list,
+    RaForm: ra_form,
+    RaSave: ra_save,
+}
+"""Frame model → handler, for every frame a :class:`Session` answers (``hello`` and
+``ping`` belong to the connection)."""

@@ -1,0 +1,151 @@
+"""The hub: ONE set of core NATS subscriptions per gateway process, fanning events
+out to the connected peers chosen by the :class:`~gateway.registry.Registry`.
+
+=============================  =========================================================
+subject                        delivered as
+=============================  =========================================================
+``rd.ev.queue.chat.<id>.*``    ``chat.update`` to the department's watching operators, the
+                               owner and the patron; ``queue.position`` to every patron
+                               still waiting in that department; a ``closed`` chat's
+                               feeds are dropped
+``rd.ev.queue.operator.<id>``  the operator's new profile (status, monitored departments)
+``rd.ev.chat.msg.<id>.posted`` ``message`` to the chat's feeds (each seq once per feed)
+``rd.rt.typing.<id>``          ``typing`` to the chat's feeds on the other side
+=============================  =========================================================
+
+Events reach the hub through plain core subscriptions (JetStream publishes are also
+seen by core subscribers); the durable copy stays in the streams and the chat history
+covers anything a socket missed. Callbacks do in-memory work only, so nats-py's
+one-message-at-a-time callbacks are not a bottleneck; each frame is serialised once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from pydantic import ValidationError
+
+from refdesk.contracts import chat as chat_contract
+from refdesk.contracts import queue as queue_contract
+from refdesk.contracts.chat import Message, MessagePosted, TypingSignal
+from refdesk.contracts.queue import ChatEvent, OperatorStatusEvent
+
+from . import frames
+from .policy import queue_positions
+from .registry import Registry
+
+log = structlog.get_logger()
+
+QUEUE_EVENTS = queue_contract.STREAM_SUBJECTS[0]  # rd.ev.queue.>
+CHAT_EVENTS = chat_contract.STREAM_SUBJECTS[0]  # rd.ev.chat.>
+TYPING = chat_contract.typing_subject("*")  # rd.rt.typing.*
+
+PENDING_MESSAGES = 65_536
+"""Per-subscription backlog before NATS flags this gateway a slow consumer."""
+
+
+class Hub:
+    """Routes the services' events to this process's peers.
+
+    Usage::
+
+        hub = Hub(nc)
+        await hub.start()     # subscribe
+        hub.registry.join_operator(conn, profile)
+        ...
+        await hub.stop()      # unsubscribe
+    """
+
+    def __init__(self, nc: Client, registry: Registry | None = None) -> None:
+        self.nc = nc
+        self.registry = registry or Registry()
+        self._subscriptions: list[Subscription] = []
+
+    async def start(self) -> None:
+        """Subscribe to queue events, chat events and typing signals."""
+        routes: list[tuple[str, Callable[[Msg], None]]] = [
+            (QUEUE_EVENTS, self._route_queue_event),
+            (CHAT_EVENTS, self._route_chat_event),
+            (TYPING, self._route_typing),
+        ]
+        for subject, route in routes:
+            self._subscriptions.append(
+                await self.nc.subscribe(subject, cb=_guarded(route), pending_msgs_limit=PENDING_MESSAGES)
+            )
+        await self.nc.flush()
+
+    async def stop(self) -> None:
+        """Unsubscribe (idempotent)."""
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    # --- routing (synchronous, in memory) --------------------------------------
+
+    def chat_changed(self, event: ChatEvent) -> None:
+        """A chat lifecycle event: ``chat.update`` and the department's queue positions."""
+        update = frames.chat_update(event.type, event.chat)
+        for peer in self.registry.chat_update_recipients(event.chat):
+            peer.send(update)
+        for chat_id, position, waiting in queue_positions(event.department_queue):
+            recipients = self.registry.patrons(chat_id)
+            if recipients:
+                frame = frames.queue_position(chat_id, position, waiting)
+                for peer in recipients:
+                    peer.send(frame)
+        if event.type == "closed":
+            self.registry.close_chat_feeds(event.chat.id)
+
+    def message_posted(self, message: Message) -> None:
+        """A stored message: ``message`` to the chat's feeds."""
+        feeds = self.registry.feeds(message.chat_id)
+        if feeds:
+            frame = frames.message(message)
+            for feed in feeds:
+                feed.offer(message.seq, frame)
+
+    def typed(self, signal: TypingSignal) -> None:
+        """A typing signal: ``typing`` to the chat's feeds on the other side."""
+        feeds = [feed for feed in self.registry.feeds(signal.chat_id) if feed.side != signal.author_kind]
+        if feeds:
+            frame = frames.typing(signal)
+            for feed in feeds:
+                feed.peer.send(frame)
+
+    # --- NATS callbacks --------------------------------------------------------
+
+    def _route_queue_event(self, msg: Msg) -> None:
+        parts = msg.subject.split(".")  # rd.ev.queue.<entity>.<id>.<event>
+        if len(parts) == 6 and parts[3] == "chat":
+            self.chat_changed(ChatEvent.model_validate_json(msg.data))
+        elif len(parts) == 6 and parts[3] == "operator":
+            self.registry.update_operator(OperatorStatusEvent.model_validate_json(msg.data).operator)
+
+    def _route_chat_event(self, msg: Msg) -> None:
+        parts = msg.subject.split(".")  # rd.ev.chat.msg.<chat_id>.posted
+        if len(parts) == 6 and parts[3] == "msg" and parts[5] == "posted":
+            self.message_posted(MessagePosted.model_validate_json(msg.data).message)
+
+    def _route_typing(self, msg: Msg) -> None:
+        self.typed(TypingSignal.model_validate_json(msg.data))
+
+
+def _guarded(route: Callable[[Msg], None]) -> Callable[[Msg], Awaitable[None]]:
+    """A subscription callback running ``route``; a bad payload or a routing bug is
+    logged and never stops the subscription."""
+
+    async def callback(msg: Msg) -> None:
+        try:
+            route(msg)
+        except ValidationError:
+            log.warning("hub.bad_payload", subject=msg.subject)
+        except Exception:
+            log.exception("hub.route_failed", subject=msg.subject)
+
+    return callback

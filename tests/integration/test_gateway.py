@@ -1,0 +1,374 @@
+"""The gateway end to end over real NATS + PostgreSQL + the real queue, chat,
+analytics and tickets services: HTTP with httpx, websockets with ``websockets``.
+
+One system (every service + the gateway, as ``refdesk up`` runs them) serves the whole
+module; every test makes its own chats, so tests do not depend on each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from gateway import session
+from refdesk import bus
+from refdesk.bus import BusError
+from refdesk.contracts.analytics import Dataset, DatasetRequest
+from refdesk.contracts.queue import OPERATOR_GET, OperatorProfile, OperatorRef
+from tests.support import Stack, running_system
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+Frame = dict[str, Any]
+
+
+@dataclass
+class Gateway:
+    stack: Stack
+    http: httpx.AsyncClient
+    ws_url: str
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def gw(servers) -> AsyncIterator[Gateway]:
+    async with running_system(servers) as stack:
+        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            yield Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
+
+
+class Client:
+    """A websocket client that keeps frames it was not waiting for."""
+
+    _refs = itertools.count(1)
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.backlog: list[Frame] = []
+
+    @classmethod
+    async def open(cls, gw: Gateway, token: str) -> tuple[Client, Frame]:
+        client = cls(await connect(gw.ws_url, compression=None))
+        await client.send({"type": "hello", "token": token})
+        return client, await client.expect("welcome")
+
+    async def send(self, frame: Frame | str) -> None:
+        await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def expect(self, kind: str, where: Callable[[Frame], bool] = lambda f: True, timeout: float = 5) -> Frame:
+        """The first frame (kept or new) of type ``kind`` matching ``where``."""
+        for index, frame in enumerate(self.backlog):
+            if frame["type"] == kind and where(frame):
+                return self.backlog.pop(index)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {kind} frame within {timeout} s; kept: {self.backlog}")
+            frame = json.loads(await asyncio.wait_for(self.ws.recv(), remaining))
+            if frame["type"] == kind and where(frame):
+                return frame
+            self.backlog.append(frame)
+
+    async def request(self, frame: Frame) -> Frame:
+        """Send a frame with a fresh ``ref``; return the ``reply`` or ``error`` answering it."""
+        ref = f"r{next(self._refs)}"
+        await self.send({**frame, "ref": ref})
+        return await self.expect_answer(ref)
+
+    async def expect_answer(self, ref: str) -> Frame:
+        for index, frame in enumerate(self.backlog):
+            if frame["type"] in ("reply", "error") and frame.get("ref") == ref:
+                return self.backlog.pop(index)
+        while True:
+            frame = json.loads(await asyncio.wait_for(self.ws.recv(), 5))
+            if frame["type"] in ("reply", "error") and frame.get("ref") == ref:
+                return frame
+            self.backlog.append(frame)
+
+    async def ok(self, frame: Frame) -> Any:
+        answer = await self.request(frame)
+        assert answer["type"] == "reply", answer
+        return answer["data"]
+
+    async def drain(self) -> list[Frame]:
+        """Every frame up to a ``pong`` answering a fresh ping (frames are ordered per socket)."""
+        ref = f"p{next(self._refs)}"
+        await self.send({"type": "ping", "ref": ref})
+        await self.expect("pong", lambda f: f.get("ref") == ref)
+        frames, self.backlog = self.backlog, []
+        return frames
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def login(gw: Gateway, username: str) -> str:
+    response = await gw.http.post("/api/auth/login", json={"username": username, "password": "librarian"})
+    assert response.status_code == 200, response.text
+    return response.json()["token"]
+
+
+async def online_operator(gw: Gateway, username: str, monitored: list[str]) -> Client:
+    client, welcome = await Client.open(gw, await login(gw, username))
+    assert welcome["role"] == "operator" and welcome["operator"]["username"] == username
+    profile = await client.ok({"type": "status.set", "status": "online", "monitored": monitored})
+    assert profile["status"] == "online" and profile["monitored"] == monitored
+    return client
+
+
+async def new_chat(gw: Gateway, department: str = "reference", question: str = "Do you have atlases?") -> Frame:
+    response = await gw.http.post("/api/patron/chats", json={
+        "department_id": department, "name": "Pat Reader", "email": "pat@example.org", "question": question})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@dataclass
+class Conversation:
+    operator: Client
+    patron: Client
+    chat_id: str
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def conversation(gw: Gateway) -> AsyncIterator[Conversation]:
+    """Ana has claimed a fresh Circulation chat; both sides are subscribed to it."""
+    ana = await online_operator(gw, "ana", ["circulation"])
+    created = await new_chat(gw, "circulation")
+    patron, _ = await Client.open(gw, created["token"])
+    chat_id = created["chat_id"]
+    await patron.ok({"type": "chat.subscribe", "chat_id": chat_id})
+    assert (await ana.ok({"type": "chat.claim", "chat_id": chat_id}))["state"] == "active"
+    await ana.ok({"type": "chat.subscribe", "chat_id": chat_id})
+    yield Conversation(ana, patron, chat_id)
+    await ana.close()
+    await patron.close()
+
+
+def of_chat(chat_id: str, event: str | None = None) -> Callable[[Frame], bool]:
+    return lambda f: f["chat"]["id"] == chat_id and (event is None or f["event"] == event)
+
+
+# --- HTTP --------------------------------------------------------------------------
+
+
+async def test_login_logout_and_bad_credentials(gw: Gateway) -> None:
+    good = await gw.http.post("/api/auth/login", json={"username": "ben", "password": "librarian"})
+    assert good.status_code == 200 and good.json()["operator"]["nickname"] == "Ben"
+    wrong = await gw.http.post("/api/auth/login", json={"username": "ben", "password": "nope"})
+    assert wrong.status_code == 401 and wrong.json() == {"detail": "Wrong username or password."}
+    malformed = await gw.http.post("/api/auth/login", json={"username": "ben"})
+    assert malformed.status_code == 422 and malformed.json()["detail"] == "The password is required."
+
+    token = good.json()["token"]
+    ben = await Client.open(gw, token)
+    await ben[0].ok({"type": "status.set", "status": "online"})
+    out = await gw.http.post("/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    assert out.status_code == 200 and out.json() == {"ok": True}
+    profile = await bus.request(gw.stack.nc, OPERATOR_GET, OperatorRef(operator_id=good.json()["operator"]["id"]),
+                                OperatorProfile)
+    assert profile.status == "offline"
+    assert (await gw.http.post("/api/auth/logout")).status_code == 401
+    await ben[0].close()
+
+
+async def test_departments_health_and_security_headers(gw: Gateway) -> None:
+    departments = (await gw.http.get("/api/departments")).json()["departments"]
+    assert {d["id"] for d in departments} == {"reference", "circulation", "archives"}
+    health = await gw.http.get("/healthz")
+    assert health.json() == {"status": "ok", "services": {"queue": True, "chat": True, "tickets": True,
+                                                          "analytics": True}}
+    root = await gw.http.get("/")
+    assert root.status_code in (302, 307) and root.headers["location"] == "/dashboard/"
+    patron_page = await gw.http.get("/patron/")
+    dashboard = await gw.http.get("/dashboard/")
+    for response in (patron_page, dashboard, await gw.http.get("/widget.js")):
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "default-src 'self'" in csp
+        assert f"http://127.0.0.1:{gw.stack.settings.analytics_port}" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors *" in patron_page.headers["content-security-policy"]
+    assert "frame-ancestors 'self'" in dashboard.headers["content-security-policy"]
+
+
+async def test_patron_chat_creation_is_validated(gw: Gateway) -> None:
+    blank = await gw.http.post("/api/patron/chats", json={"department_id": "reference", "name": "  ", "question": "?"})
+    assert blank.status_code == 422 and blank.json()["detail"] == "Your name must not be empty."
+    email = await gw.http.post("/api/patron/chats", json={
+        "department_id": "reference", "name": "Pat", "email": "not-an-address", "question": "?"})
+    assert email.status_code == 422 and email.json()["detail"] == "Your email address is not a valid email address."
+    unknown = await gw.http.post("/api/patron/chats", json={"department_id": "nowhere", "name": "Pat", "question": "?"})
+    assert unknown.status_code == 404 and isinstance(unknown.json()["detail"], str)
+
+
+async def test_a_service_that_does_not_answer_reads_well(gw: Gateway) -> None:
+    gateway = session.Gateway(gw.stack.nc, gw.stack.settings, hub=None)  # type: ignore[arg-type]
+    with pytest.raises(BusError) as caught:
+        await gateway.call("rd.analytics.nobody.home", DatasetRequest(), Dataset)
+    assert (caught.value.code, caught.value.message) == (
+        "503", "The Reference Analytics service is not answering; please try again.")
+
+
+# --- websocket: lifecycle and malformed frames ---------------------------------------
+
+
+async def test_frame_before_hello_and_bad_token_close_4001(gw: Gateway) -> None:
+    for first in ({"type": "ping"}, {"type": "hello", "token": "forged"}):
+        client = Client(await connect(gw.ws_url))
+        await client.send(first)
+        error = await client.expect("error")
+        assert error["code"] == "401"
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(client.ws.recv(), 5)
+        assert client.ws.close_code == 4001
+
+
+async def test_malformed_and_oversized_frames_keep_the_connection(gw: Gateway, conversation: Conversation) -> None:
+    patron = conversation.patron
+    await patron.send("{not json")
+    assert (await patron.expect("error"))["code"] == "400"
+    answer = await patron.request({"type": "chat.subscribe", "chat_id": conversation.chat_id, "after_seq": "x"})
+    assert answer["code"] == "400" and "after_seq must be a whole number" in answer["message"]
+    await patron.send(json.dumps({"type": "chat.send", "chat_id": conversation.chat_id, "cmid": "big",
+                                  "body": "x" * 70_000}))
+    assert (await patron.expect("error"))["code"] == "413"
+    too_long = await patron.request({"type": "chat.send", "chat_id": conversation.chat_id, "cmid": "long",
+                                     "body": "x" * 4001})
+    assert too_long["code"] == "422" and "at most 4000 characters" in too_long["message"]
+    ack = await patron.ok({"type": "chat.send", "chat_id": conversation.chat_id, "cmid": "after", "body": "Still here"})
+    assert ack["duplicate"] is False
+
+
+async def test_patron_token_reaches_only_its_own_chat(gw: Gateway, conversation: Conversation) -> None:
+    other = await new_chat(gw, "circulation")
+    for frame in ({"type": "chat.subscribe", "chat_id": other["chat_id"]},
+                  {"type": "chat.send", "chat_id": other["chat_id"], "cmid": "x", "body": "hi"},
+                  {"type": "chat.end", "chat_id": other["chat_id"]},
+                  {"type": "chat.claim", "chat_id": other["chat_id"]}):
+        answer = await conversation.patron.request(frame)
+        assert answer["type"] == "error" and answer["code"] == "403", answer
+
+
+# --- websocket: the chat flow ----------------------------------------------------------
+
+
+async def test_queued_chat_reaches_monitoring_operator_within_a_second(gw: Gateway) -> None:
+    ben = await online_operator(gw, "ben", ["archives"])
+    await ben.drain()
+    started = time.monotonic()
+    created = await new_chat(gw, "archives")
+    update = await ben.expect("chat.update", of_chat(created["chat_id"]), timeout=1)
+    assert time.monotonic() - started < 1
+    assert update["event"] == "queued" and update["chat"]["state"] == "queued"
+    patron, welcome = await Client.open(gw, created["token"])
+    assert welcome["role"] == "patron" and welcome["chat"]["id"] == created["chat_id"]
+    position = await patron.expect("queue.position")
+    assert position["chat_id"] == created["chat_id"] and 1 <= position["position"] <= position["waiting"]
+    await ben.ok({"type": "chat.claim", "chat_id": created["chat_id"]})
+    await ben.close()
+    await patron.close()
+
+
+async def test_claim_race_has_one_winner(gw: Gateway) -> None:
+    ana = await online_operator(gw, "ana", ["reference"])
+    ben = await online_operator(gw, "ben", ["reference"])
+    created = await new_chat(gw, "reference")
+    chat_id = created["chat_id"]
+    patron, _ = await Client.open(gw, created["token"])
+    await patron.ok({"type": "chat.subscribe", "chat_id": chat_id})
+
+    answers = await asyncio.gather(*(op.request({"type": "chat.claim", "chat_id": chat_id}) for op in (ana, ben)))
+    assert sorted(a["type"] for a in answers) == ["error", "reply"]
+    won = next(a for a in answers if a["type"] == "reply")["data"]
+    winner_name = won["claimed_by_name"]
+    lost = next(a for a in answers if a["type"] == "error")
+    assert lost["code"] == "409" and lost["message"] == f"Already claimed by {winner_name}."
+    loser = ben if winner_name == "Ana" else ana
+    claimed = await loser.expect("chat.update", of_chat(chat_id, "claimed"))
+    assert claimed["chat"]["claimed_by_name"] == winner_name
+
+    assert (await patron.expect("chat.update", of_chat(chat_id, "claimed")))["chat"]["state"] == "active"
+    joined = await patron.expect("message", lambda f: f["message"]["author_kind"] == "system")
+    assert joined["message"]["body"] == f"{winner_name} joined the chat."
+    for client in (ana, ben, patron):
+        await client.close()
+
+
+async def test_messages_both_ways_with_acks_and_idempotent_retry(gw: Gateway, conversation: Conversation) -> None:
+    ana, patron, chat_id = conversation.operator, conversation.patron, conversation.chat_id
+    ack = await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "p-1", "body": "Hello?"})
+    got = await ana.expect("message", lambda f: f["message"]["cmid"] == "p-1")
+    assert got["message"]["seq"] == ack["seq"] and got["message"]["author_kind"] == "patron"
+
+    retry = await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "p-1", "body": "Hello?"})
+    assert retry["duplicate"] is True and (retry["message_id"], retry["seq"]) == (ack["message_id"], ack["seq"])
+
+    reply = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "o-1", "body": "Hi, how can I help?"})
+    assert reply["seq"] == ack["seq"] + 1
+    answer = await patron.expect("message", lambda f: f["message"]["cmid"] == "o-1")
+    assert answer["message"]["author_name"] == "Ana" and answer["message"]["seq"] == reply["seq"]
+    assert not [f for f in await ana.drain() if f["type"] == "message" and f["message"]["cmid"] == "p-1"]
+
+
+async def test_typing_reaches_only_the_other_side(gw: Gateway, conversation: Conversation) -> None:
+    ana, patron, chat_id = conversation.operator, conversation.patron, conversation.chat_id
+    await patron.send({"type": "chat.typing", "chat_id": chat_id, "typing": True})
+    seen = await ana.expect("typing")
+    assert (seen["author_kind"], seen["author_name"], seen["typing"]) == ("patron", "Pat Reader", True)
+    assert not [f for f in await patron.drain() if f["type"] == "typing"]
+    await ana.send({"type": "chat.typing", "chat_id": chat_id, "typing": False})
+    assert (await patron.expect("typing"))["author_name"] == "Ana"
+    assert not [f for f in await ana.drain() if f["type"] == "typing"]
+
+
+async def test_subscribe_after_seq_replays_only_missed_messages(gw: Gateway, conversation: Conversation) -> None:
+    ana, patron, chat_id = conversation.operator, conversation.patron, conversation.chat_id
+    acks = [await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": f"m{i}", "body": f"Line {i}"})
+            for i in range(3)]
+    tab, _ = await Client.open(gw, await login(gw, "ana"))
+    subscribed = await tab.ok({"type": "chat.subscribe", "chat_id": chat_id, "after_seq": acks[0]["seq"]})
+    history = await tab.expect("history")
+    assert [m["seq"] for m in history["messages"]] == [acks[1]["seq"], acks[2]["seq"]]
+    assert history["more"] is False and subscribed["top_seq"] == acks[2]["seq"]
+    later = await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "m3", "body": "Line 3"})
+    assert (await tab.expect("message"))["message"]["seq"] == later["seq"] == acks[2]["seq"] + 1
+    await tab.close()
+    assert ana is conversation.operator
+
+
+async def test_end_then_reference_analytics(gw: Gateway, conversation: Conversation) -> None:
+    ana, patron, chat_id = conversation.operator, conversation.patron, conversation.chat_id
+    ended = await ana.ok({"type": "chat.end", "chat_id": chat_id})
+    assert ended["state"] == "ended" and ended["ended_by"] == "operator"
+    for side in (ana, patron):
+        assert (await side.expect("chat.update", of_chat(chat_id, "ended")))["chat"]["state"] == "ended"
+    refused = await patron.request({"type": "chat.send", "chat_id": chat_id, "cmid": "late", "body": "Wait!"})
+    assert (refused["code"], refused["message"]) == ("409", "This chat has ended.")
+
+    form = await ana.ok({"type": "ra.form", "chat_id": chat_id})
+    prefill = form["prefill"]
+    assert prefill["question"] == "Do you have atlases?" and prefill["department_id"] == "circulation"
+    assert prefill["duration"] >= 1 and prefill["operator_id"] == ended["claimed_by"]
+    dataset = form["dataset"]
+    incomplete = await ana.request({"type": "ra.save", "chat_id": chat_id, "dataset_id": dataset["id"], "values": {}})
+    assert incomplete["code"] == "422"
+    required = [f for f in dataset["fields"] if f["required"]]
+    assert all(f["label"] in incomplete["message"] or f["key"] in incomplete["message"] for f in required)
+    values = {f["key"]: prefill.get(f["key"]) if f["kind"] == "number" else (f["options"] or ["x"])[0]
+              for f in required}
+    record = await ana.ok({"type": "ra.save", "chat_id": chat_id, "dataset_id": dataset["id"], "values": values})
+    assert record["chat_id"] == chat_id and record["operator_id"] == ended["claimed_by"]
+    closed = await ana.ok({"type": "chat.close", "chat_id": chat_id})
+    assert closed["state"] == "closed"

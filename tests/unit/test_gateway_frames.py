@@ -1,0 +1,142 @@
+"""Client frame parsing and validation, readable error sentences, server frame JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from gateway import frames
+from gateway.errors import describe, unavailable_message
+from gateway.frames import FRAME_TYPES, ChatSend, ChatSubscribe, FrameError, Hello, RaSave, StatusSet, parse_frame
+from refdesk.contracts.chat import Message
+
+
+def error_of(raw: str) -> FrameError:
+    with pytest.raises(FrameError) as caught:
+        parse_frame(raw)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("raw", "model"),
+    [
+        ({"type": "hello", "token": "t"}, Hello),
+        ({"type": "status.set", "status": "online", "monitored": ["reference", "archives"]}, StatusSet),
+        ({"type": "chat.send", "chat_id": "0123abcd", "cmid": "c-1", "body": "Hello", "ref": "r1"}, ChatSend),
+        ({"type": "ra.save", "chat_id": "c", "dataset_id": "default", "values": {"mode": "chat", "n": 3}}, RaSave),
+    ],
+)
+def test_valid_frames_parse_to_their_model(raw: dict, model: type) -> None:
+    frame = parse_frame(json.dumps(raw))
+    assert isinstance(frame, model)
+    assert frame.model_dump(exclude_none=True) == {k: v for k, v in raw.items()}
+
+
+def test_every_protocol_type_is_known() -> None:
+    assert set(FRAME_TYPES) == {
+        "hello", "ping", "status.set", "chat.subscribe", "chat.claim", "chat.send", "chat.typing", "chat.end",
+        "chat.close", "canned.list", "ra.form", "ra.save",
+    }
+
+
+def test_subscribe_defaults_after_seq_to_zero() -> None:
+    frame = parse_frame('{"type":"chat.subscribe","chat_id":"abc"}')
+    assert isinstance(frame, ChatSubscribe) and frame.after_seq == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("{not json", "The frame is not valid JSON."),
+        ("[1, 2]", 'A frame must be a JSON object with a "type".'),
+        ('{"chat_id": "a"}', 'The frame has no "type".'),
+        ('{"type": "chat.shout"}', 'Unknown frame type "chat.shout".'),
+        ('{"type": 7}', 'Unknown frame type "7".'),
+        ('{"type": "chat.send", "chat_id": "a", "body": "hi"}', 'Bad "chat.send" frame: cmid is required.'),
+        ('{"type": "chat.send", "chat_id": "a", "cmid": "c", "body": ""}',
+         'Bad "chat.send" frame: body must not be empty.'),
+        ('{"type": "chat.claim", "chat_id": "a", "colour": "red"}',
+         'Bad "chat.claim" frame: colour is not a known field.'),
+        ('{"type": "chat.subscribe", "chat_id": "a", "after_seq": "5"}',
+         'Bad "chat.subscribe" frame: after_seq must be a whole number.'),
+        ('{"type": "chat.subscribe", "chat_id": "a", "after_seq": -1}',
+         'Bad "chat.subscribe" frame: after_seq must be at least 0.'),
+        ('{"type": "chat.typing", "chat_id": "a", "typing": 1}',
+         'Bad "chat.typing" frame: typing must be true or false.'),
+        ('{"type": "status.set", "status": "away"}',
+         "Bad \"status.set\" frame: status must be one of 'online' or 'offline'."),
+        ('{"type": "chat.end", "chat_id": "a.>"}',
+         'Bad "chat.end" frame: chat_id contains characters that are not allowed.'),
+        ('{"type": "ra.save", "chat_id": "a", "dataset_id": "d", "values": []}',
+         'Bad "ra.save" frame: values must be an object.'),
+    ],
+)
+def test_malformed_frames_get_400_with_a_sentence(raw: str, message: str) -> None:
+    error = error_of(raw)
+    assert (error.code, error.message) == ("400", message)
+
+
+def test_error_carries_the_ref_when_it_can_be_read() -> None:
+    assert error_of('{"type": "nope", "ref": "r-9"}').ref == "r-9"
+    assert error_of('{"type": "chat.claim", "ref": "r-10"}').ref == "r-10"
+    assert error_of('{"type": "chat.claim", "chat_id": "a", "ref": 5}').ref is None
+
+
+def test_ref_longer_than_64_characters_is_refused() -> None:
+    error = error_of(json.dumps({"type": "ping", "ref": "r" * 65}))
+    assert error.code == "400" and "ref must be at most 64 characters" in error.message
+    assert error.ref is None
+
+
+def test_frames_over_64_kib_get_413_counting_utf8_bytes() -> None:
+    fits = json.dumps({"type": "chat.send", "chat_id": "a", "cmid": "c", "body": "é" * 30_000}, ensure_ascii=False)
+    assert isinstance(parse_frame(fits), ChatSend)
+    too_big = json.dumps({"type": "chat.send", "chat_id": "a", "cmid": "c", "body": "é" * 33_000}, ensure_ascii=False)
+    assert len(too_big) < frames.MAX_FRAME_BYTES < len(too_big.encode())
+    error = error_of(too_big)
+    assert (error.code, error.message) == ("413", "The frame is larger than 64 KiB.")
+
+
+def test_error_frame_json() -> None:
+    assert json.loads(frames.error("409", "This chat has ended.", "r1")) == {
+        "type": "error", "code": "409", "message": "This chat has ended.", "ref": "r1"}
+    assert "ref" not in json.loads(frames.error("400", "Bad."))
+    assert json.loads(FrameError("413", "Too big.", "x").frame())["ref"] == "x"
+
+
+def test_message_frame_has_utc_iso_times() -> None:
+    sent = datetime(2026, 11, 30, 14, 3, 22, 512000, tzinfo=timezone.utc)
+    msg = Message(id="m1", chat_id="c1", seq=3, cmid="k", author_kind="patron", author_name="Pat", body="Hi",
+                  sent_at=sent)
+    frame = json.loads(frames.message(msg))
+    assert frame["type"] == "message" and frame["chat_id"] == "c1"
+    assert frame["message"]["seq"] == 3 and frame["message"]["sent_at"] == "2026-11-30T14:03:22.512000Z"
+
+
+def test_reply_and_pong_echo_the_ref() -> None:
+    assert json.loads(frames.reply({"top_seq": 2}, "s1")) == {"type": "reply", "ref": "s1", "data": {"top_seq": 2}}
+    assert json.loads(frames.pong("p")) == {"type": "pong", "ref": "p"}
+    assert json.loads(frames.pong()) == {"type": "pong"}
+
+
+def test_describe_uses_labels_for_http_bodies() -> None:
+    errors = [
+        {"type": "string_too_short", "loc": ("body", "name"), "msg": "", "ctx": {"min_length": 1}},
+        {"type": "value_error", "loc": ("body", "email"),
+         "msg": "value is not a valid email address: An email address must have an @-sign."},
+        {"type": "string_too_long", "loc": ("body", "question"), "msg": "", "ctx": {"max_length": 2000}},
+    ]
+    labels = {"name": "Your name", "question": "Your question"}
+    assert describe(errors, skip=1, labels=labels) == (
+        "Your name must not be empty; email is not a valid email address; "
+        "Your question must be at most 2000 characters."
+    )
+
+
+def test_unavailable_message_names_the_service() -> None:
+    assert unavailable_message("rd.chat.send") == "The chat service is not answering; please try again."
+    assert unavailable_message("rd.queue.chat.claim") == "The chat service is not answering; please try again."
+    assert unavailable_message("rd.analytics.record.create") == (
+        "The Reference Analytics service is not answering; please try again.")
