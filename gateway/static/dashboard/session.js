@@ -1,0 +1,105 @@
+/**
+ * A signed-in dashboard: the websocket, the board and the parts of the page that
+ * show it. `destroy()` undoes everything (sign-out, expired token).
+ */
+import { api } from "../static/js/api.js";
+import { announce } from "../static/js/dom.js";
+import { RefdeskSocket } from "../static/js/socket.js";
+import { Board } from "./board.js";
+import { clearCannedCache } from "./canned.js";
+import { Panes } from "./panes.js";
+import { Presence } from "./presence.js";
+import { QueueList } from "./queue-list.js";
+
+const CONNECTION_TEXT = { connecting: "Connecting…", reconnecting: "Connection lost — reconnecting…" };
+
+export class Session {
+  /**
+   * @param {string} token operator token
+   * @param {{alerts: import("./alerts.js").Alerts, onEnd: (message: string) => void}} deps
+   */
+  constructor(token, { alerts, onEnd }) {
+    this.token = token;
+    this.alerts = alerts;
+    this.onEnd = onEnd;
+    this.board = null;
+    this.socket = new RefdeskSocket(token);
+    const $ = (id) => document.getElementById(id);
+    this.connection = $("connection");
+    this.presence = new Presence({ name: $("operator-name"), select: $("status-select"), departments: $("department-list") },
+      this.socket, () => alerts.unlock());
+    this.elements = {
+      queue: { list: $("queue-list"), empty: $("queue-empty"), hint: $("offline-hint"), count: $("waiting-count") },
+      panes: { grid: $("pane-list"), empty: $("panes-empty") },
+    };
+    this.socket.addEventListener("welcome", (event) => this.#welcome(event.detail.operator));
+    this.socket.addEventListener("board", (event) => this.board?.replace(event.detail.chats ?? []));
+    this.socket.addEventListener("chat.update", (event) => this.board?.update(event.detail.event, event.detail.chat));
+    this.socket.addEventListener("state", (event) => this.#connectionState(event.detail));
+    this.socket.addEventListener("unauthorized", () => this.end("Your session has ended. Please sign in again."));
+    this.presence.addEventListener("change", () => {
+      this.queue?.setOnline(this.presence.online);
+      this.#alert();
+    });
+  }
+
+  /** Connect; `operator` (from sign-in) shows the header before the socket is ready. */
+  start(operator = null) {
+    if (operator) this.presence.setProfile(operator);
+    this.socket.start();
+  }
+
+  /** Sign out at the gateway (sets me Offline), then end the session. */
+  async signOut() {
+    try {
+      await api("/api/auth/logout", { method: "POST", token: this.token });
+    } catch {
+      // Signing out locally still matters when the gateway can't be reached.
+    }
+    this.end("You have signed out.");
+  }
+
+  /** Tear the session down and report `message` to the page. */
+  end(message) {
+    if (this.ended) return;
+    this.ended = true;
+    this.socket.stop();
+    this.queue?.destroy();
+    this.panes?.destroy();
+    this.presence.destroy();
+    this.alerts.update([], false);
+    clearCannedCache();
+    this.onEnd(message);
+  }
+
+  #welcome(operator) {
+    if (!this.board) {
+      this.board = new Board(operator.id);
+      this.queue = new QueueList(this.elements.queue, this.board, (chat) => this.#claim(chat));
+      this.panes = new Panes(this.elements.panes, this.board, this.socket, operator);
+      this.board.addEventListener("change", (event) => {
+        this.queue.render(event.detail.chat);
+        this.panes.render(event.detail.chat);
+        this.#alert();
+      });
+    }
+    this.presence.setProfile(operator);
+  }
+
+  async #claim(chat) {
+    const claimed = await this.socket.request({ type: "chat.claim", chat_id: chat.id });
+    this.board.put(claimed);
+    announce(`You claimed the chat with ${claimed.patron_name}.`);
+    this.panes.focus(claimed.id);
+  }
+
+  #alert() {
+    if (this.board) this.alerts.update(this.board.queued, this.presence.online);
+  }
+
+  #connectionState(state) {
+    const text = CONNECTION_TEXT[state] ?? "";
+    this.connection.textContent = text;
+    this.connection.hidden = !text;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The patron's start form: name, optional email, question → POST /api/patron/chats.
+ * Test ids: patron-name, patron-email, patron-question, start-chat, start-error.
+ */
+import { api } from "../static/js/api.js";
+
+export class StartForm {
+  /**
+   * @param {HTMLFormElement} form
+   * @param {{departmentId: () => string, pageUrl: string|null, onStarted: (answer: Object, patron: Object) => void}} options
+   *   `onStarted` receives the 201 answer ({chat_id, token, chat}) and {name, email}
+   */
+  constructor(form, { departmentId, pageUrl, onStarted }) {
+    this.form = form;
+    this.departmentId = departmentId;
+    this.pageUrl = pageUrl;
+    this.onStarted = onStarted;
+    this.fields = { name: form.elements.name, email: form.elements.email, question: form.elements.question };
+    this.error = form.querySelector("[data-testid=start-error]");
+    this.submit = form.querySelector("[data-testid=start-chat]");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.#start();
+    });
+    for (const [key, input] of Object.entries(this.fields)) input.addEventListener("input", () => this.#mark(key, ""));
+  }
+
+  /** Pre-fill name and email (e.g. for a second chat) and clear the question. */
+  reset({ name = "", email = "" } = {}) {
+    this.fields.name.value = name;
+    this.fields.email.value = email;
+    this.fields.question.value = "";
+    this.error.hidden = true;
+  }
+
+  /** Focus the first field that still needs filling in. */
+  focus() {
+    const { name, question } = this.fields;
+    (name.value.trim() ? question : name).focus();
+  }
+
+  #mark(key, text) {
+    const input = this.fields[key];
+    const note = document.getElementById(`${input.id}-error`);
+    note.textContent = text;
+    note.hidden = !text;
+    if (text) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  }
+
+  #check(values) {
+    const problems = {
+      name: values.name ? "" : "Please tell us your name.",
+      email: values.email && this.fields.email.validity.typeMismatch ? "That email address doesn't look right." : "",
+      question: values.question ? "" : "Please type your question.",
+    };
+    for (const [key, text] of Object.entries(problems)) this.#mark(key, text);
+    const first = Object.keys(problems).find((key) => problems[key]);
+    if (first) this.fields[first].focus();
+    return !first;
+  }
+
+  async #start() {
+    this.error.hidden = true;
+    const values = {
+      name: this.fields.name.value.trim(),
+      email: this.fields.email.value.trim(),
+      question: this.fields.question.value.trim(),
+    };
+    if (!this.#check(values)) return;
+    const body = { department_id: this.departmentId(), name: values.name, question: values.question };
+    if (values.email) body.email = values.email;
+    if (this.pageUrl) body.page_url = this.pageUrl.slice(0, 2000);
+    this.submit.disabled = true;
+    this.submit.textContent = "Starting…";
+    try {
+      const answer = await api("/api/patron/chats", { method: "POST", body });
+      this.onStarted(answer, { name: values.name, email: values.email });
+    } catch (error) {
+      this.error.textContent = error.message;
+      this.error.hidden = false;
+      if (/e-?mail/i.test(error.message)) this.#mark("email", "Please check your email address.");
+    } finally {
+      this.submit.disabled = false;
+      this.submit.textContent = "Start Chat";
+    }
+  }
+}
