@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from collections.abc import Iterator
 
 import uvicorn
 
 from refdesk.log import configure_logging
+from refdesk.service import stop_on_signals
 from refdesk.settings import Settings
 
 from .app import create_app
@@ -33,7 +33,7 @@ class _Server(uvicorn.Server):
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Serve HTTP and websockets on ``settings.gateway_host:gateway_port`` until
-    ``stop`` is set or SIGINT/SIGTERM arrives; then close sockets (1012), stop the hub
+    ``stop`` is set (without ``stop``, until SIGINT/SIGTERM arrives); then close sockets (1012), stop the hub
     and drain NATS.
 
     Raises:
@@ -58,11 +58,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     server = _Server(config)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
+    if stop is None:  # running as the process's main task: signals stop it
+        stop = asyncio.Event()
+        stop_on_signals(stop)
 
     async def watch_stop() -> None:
         await stop.wait()

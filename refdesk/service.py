@@ -61,6 +61,15 @@ class Context:
 Wire = Callable[[Context], Awaitable[None]]
 
 
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Set ``stop`` when the process receives SIGINT or SIGTERM (where the event loop
+    supports signal handlers)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     """How to run one service: what ``services/<name>/__init__.py`` exports as ``SPEC``.
@@ -98,15 +107,14 @@ async def serve(
         migrations: folder of its numbered SQL migrations.
         wire: registers endpoints and consumers on the :class:`Context`.
         stream: the JetStream stream the service owns, as (name, subjects).
-        settings / stop: for tests that run a service in-process.
+        settings / stop: for tests that run a service in-process; without ``stop``
+            the service runs until SIGINT/SIGTERM.
     """
     settings = settings or get_settings()
     log = configure_logging(name, level=settings.log_level, fmt=settings.log_format)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
+    if stop is None:  # running as the process's main task: signals stop it
+        stop = asyncio.Event()
+        stop_on_signals(stop)
 
     await db.ensure_database(settings.database_url)
     applied = await db.migrate(settings.database_url, schema, migrations)

@@ -28,6 +28,11 @@ export class Presence extends EventTarget {
     return this.profile?.status === "online";
   }
 
+  /** Go Online keeping the monitored departments (all of mine when none yet). */
+  goOnline() {
+    this.#set({ status: "online" });
+  }
+
   /** Show an OperatorProfile; fires `change`. */
   setProfile(profile) {
     this.profile = profile;

@@ -43,10 +43,15 @@ export class Session {
     });
   }
 
-  /** Connect; `operator` (from sign-in) shows the header before the socket is ready. */
+  /**
+   * Connect; `operator` (from sign-in) shows the header before the socket is ready.
+   * A fresh sign-in goes Online with the operator's departments, as LibChat does at
+   * login; resuming a session (page reload) keeps the status the server has.
+   */
   start(operator = null) {
     if (operator) this.presence.setProfile(operator);
     this.socket.start();
+    if (operator) this.presence.goOnline();
   }
 
   /** Sign out at the gateway (sets me Offline), then end the session. */
