@@ -168,6 +168,10 @@ def claim_lost(chat: ChatView) -> Conflict:
 # --- Reference Analytics ----------------------------------------------------------
 
 
+CHAT_MODE = "Chat"
+"""The Reference Analytics mode of a question that came by chat."""
+
+
 def duration_minutes(claimed_at: datetime | None, ended_at: datetime | None, *, now: datetime | None = None) -> int | None:
     """Duration (claimed → ended) in whole minutes, rounded up, at least 1; up to
     ``now`` while the chat has not ended; ``None`` for a chat never claimed."""
@@ -182,12 +186,14 @@ def ra_prefill(chat: ChatView, operator_id: str) -> dict[str, Any]:
     """Values the end-of-chat Reference Analytics form starts with.
 
     Returns:
-        ``{chat_id, question, duration (minutes or None), department_id,
-        operator_id}`` — ``operator_id`` is the chat's owner, else the asker.
+        ``{chat_id, question, mode, duration (minutes or None), department_id,
+        operator_id}`` — ``mode`` is ``"Chat"`` (the form offers it as a choice; the
+        operator can change it), ``operator_id`` is the chat's owner, else the asker.
     """
     return {
         "chat_id": chat.id,
         "question": chat.question,
+        "mode": CHAT_MODE,
         "duration": duration_minutes(chat.claimed_at, chat.ended_at),
         "department_id": chat.department_id,
         "operator_id": chat.claimed_by or operator_id,

@@ -112,6 +112,7 @@ def up(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     try:
         for port, what in ((base.gateway_port, "gateway"), (base.analytics_port, "analytics API")):
             if port_open(port):

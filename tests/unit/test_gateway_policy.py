@@ -104,7 +104,7 @@ def test_duration_of_unclaimed_and_running_chats() -> None:
 def test_ra_prefill() -> None:
     ended = chat("ended", "ana-id", claimed_at=T0, ended_at=T0 + timedelta(minutes=7, seconds=30))
     assert policy.ra_prefill(ended, "cleo-id") == {
-        "chat_id": "chat-1", "question": "Where are the atlases?", "duration": 8,
+        "chat_id": "chat-1", "question": "Where are the atlases?", "mode": "Chat", "duration": 8,
         "department_id": "reference", "operator_id": "ana-id",
     }
     assert policy.ra_prefill(chat(), "cleo-id")["operator_id"] == "cleo-id"

@@ -9,16 +9,10 @@
  */
 import { h, uid } from "../static/js/dom.js";
 
-/** The value to pre-fill for a field: the gateway's prefill, or the chat's own times. */
-export function prefillValue(field, prefill, chat) {
+/** The value to pre-fill for a field: the gateway's prefill (`ra.form`), else empty. */
+export function prefillValue(field, prefill) {
   const value = prefill?.[field.key];
-  if (value !== undefined && value !== null && value !== "") return value;
-  if (field.kind === "number" && field.key === "duration" && chat.claimed_at && chat.ended_at) {
-    const seconds = (Date.parse(chat.ended_at) - Date.parse(chat.claimed_at)) / 1000;
-    return field.unit === "minutes" ? Math.max(1, Math.ceil(seconds / 60)) : Math.round(seconds);
-  }
-  if (field.key === "question") return chat.question;
-  return "";
+  return value === undefined || value === null ? "" : value;
 }
 
 export class RaForm {
@@ -74,7 +68,7 @@ export class RaForm {
   #render(dataset, prefill) {
     this.controls.clear();
     const fields = [...dataset.fields].sort((a, b) => a.position - b.position);
-    this.fields.replaceChildren(...fields.map((field) => this.#field(field, prefillValue(field, prefill, this.chat))));
+    this.fields.replaceChildren(...fields.map((field) => this.#field(field, prefillValue(field, prefill))));
   }
 
   #field(field, value) {
