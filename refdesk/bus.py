@@ -28,7 +28,6 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 from nats.micro import add_service
 from nats.micro.request import Request as MicroRequest
-from nats.micro.request import ServiceError
 from nats.micro.service import Service
 from pydantic import BaseModel, ValidationError
 
@@ -232,7 +231,12 @@ async def publish_event(nc: Client, subject: str, event_id: str, payload: bytes)
     await nc.jetstream().publish(subject, payload, headers={"Nats-Msg-Id": event_id})
 
 
-EventHandler = Callable[[str, bytes], Awaitable[None]]
+E = TypeVar("E", bound=BaseModel)
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 async def consume(
@@ -241,19 +245,41 @@ async def consume(
     stream: str,
     durable: str,
     subjects: list[str],
-    handler: EventHandler,
+    event_type: type[E],
+    handler: Callable[[E], Awaitable[None]],
     stop: asyncio.Event,
     batch: int = 64,
     max_deliver: int = 8,
 ) -> None:
-    """Run a durable pull consumer until ``stop`` is set.
+    """Run a durable pull consumer until ``stop`` is set; never raises.
 
-    ``handler(subject, data)`` is awaited for each message in stream order; the message
-    is acked when it returns. When it raises, the message is nak'ed with a delay of
-    ``min(2**deliveries, 60)`` seconds; after ``max_deliver`` deliveries it is
+    Attaching is retried (0.25 s, doubling up to 5 s) while it fails — notably while
+    ``stream`` does not exist yet because the service that owns it has not started.
+    Each message is decoded as ``event_type`` and passed to ``handler`` in stream
+    order, then acked. A message that does not decode is logged and terminated
+    (redelivery cannot fix it). When the handler raises, the message is nak'ed with a
+    delay of ``min(2**deliveries, 60)`` seconds; after ``max_deliver`` deliveries it is
     terminated and logged. Handlers must be idempotent (redelivery happens).
     """
-    js = nc.jetstream()
+    delay, last_reason = 0.25, ""
+    while not stop.is_set():
+        try:
+            sub = await _attach(nc, stream, durable, subjects, max_deliver)
+        except Exception as exc:  # noqa: BLE001 - the stream may appear later
+            if repr(exc) != last_reason:  # log each new reason once, not every retry
+                last_reason = repr(exc)
+                log.info("consumer.waiting", stream=stream, durable=durable, reason=last_reason)
+            await _pause(stop, delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        try:
+            await _fetch_loop(sub, durable, event_type, handler, stop, batch, max_deliver)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+
+async def _attach(nc: Client, stream: str, durable: str, subjects: list[str], max_deliver: int) -> Any:
     config = ConsumerConfig(
         durable_name=durable,
         ack_policy=AckPolicy.EXPLICIT,
@@ -264,7 +290,14 @@ async def consume(
         filter_subjects=subjects if len(subjects) > 1 else None,
         filter_subject=subjects[0] if len(subjects) == 1 else None,
     )
-    sub = await js.pull_subscribe(subjects[0] if len(subjects) == 1 else "", durable=durable, stream=stream, config=config)
+    subject = subjects[0] if len(subjects) == 1 else ""
+    return await nc.jetstream().pull_subscribe(subject, durable=durable, stream=stream, config=config)
+
+
+async def _fetch_loop(
+    sub: Any, durable: str, event_type: type[E], handler: Callable[[E], Awaitable[None]],
+    stop: asyncio.Event, batch: int, max_deliver: int,
+) -> None:
     while not stop.is_set():
         try:
             msgs = await sub.fetch(batch, timeout=1)
@@ -272,11 +305,17 @@ async def consume(
             continue
         except Exception:  # connection trouble: back off, the client reconnects
             log.warning("consumer.fetch_failed", durable=durable)
-            await asyncio.sleep(1)
+            await _pause(stop, 1)
             continue
         for msg in msgs:
             try:
-                await handler(msg.subject, msg.data)
+                event = event_type.model_validate_json(msg.data)
+            except ValidationError as exc:
+                log.warning("consumer.unreadable", durable=durable, subject=msg.subject, error=str(exc))
+                await msg.term()
+                continue
+            try:
+                await handler(event)
             except Exception:
                 deliveries = msg.metadata.num_delivered
                 if deliveries >= max_deliver:
@@ -287,8 +326,6 @@ async def consume(
                     await msg.nak(delay=min(2**deliveries, 60))
             else:
                 await msg.ack()
-    with contextlib.suppress(Exception):
-        await sub.unsubscribe()
 
 
 def dumps(model: BaseModel) -> bytes:

@@ -5,7 +5,8 @@ one refdesk database. Its migrations are numbered SQL files
 (``migrations/0001_name.sql``) applied in order, each in its own transaction, under a
 PostgreSQL advisory lock so that concurrent replicas never race. Applied files are
 recorded with a SHA-256 checksum in ``<schema>.schema_migrations``; an applied file
-that was edited afterwards is refused.
+that was edited afterwards is refused. The runner also creates the schema's ``outbox``
+table (see :mod:`refdesk.outbox`), which every service has in the same shape.
 """
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ from pathlib import Path
 import asyncpg
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+OUTBOX_TABLE = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id bigserial PRIMARY KEY,
+    event_id text NOT NULL UNIQUE,
+    subject text NOT NULL,
+    payload bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+)"""
+"""The transactional outbox every service schema has (:mod:`refdesk.outbox`)."""
 
 
 class MigrationError(RuntimeError):
@@ -82,6 +93,7 @@ async def migrate(dsn: str, schema: str, directory: Path) -> list[str]:
                 " number integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
                 " applied_at timestamptz NOT NULL DEFAULT now())"
             )
+            await conn.execute(OUTBOX_TABLE)
             applied = {row["number"]: row for row in await conn.fetch("SELECT * FROM schema_migrations")}
             done: list[str] = []
             for number, name, sql, checksum in files:

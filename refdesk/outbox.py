@@ -1,15 +1,9 @@
 """Transactional outbox: events are stored in the same PostgreSQL transaction as the
 change they describe, then published to JetStream by a relay.
 
-Every service schema has the table (created by the service's first migration)::
-
-    CREATE TABLE outbox (
-        id bigserial PRIMARY KEY,
-        event_id text NOT NULL UNIQUE,
-        subject text NOT NULL,
-        payload bytea NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now()
-    );
+Every service schema has an ``outbox`` table (``id`` bigserial, unique ``event_id``,
+``subject``, ``payload`` bytea, ``created_at``), created by the migration runner
+(:data:`refdesk.db.OUTBOX_TABLE`).
 
 A crash between commit and publish loses nothing: the row stays until the relay has
 published it (JetStream drops a repeated ``Nats-Msg-Id`` within its 2-minute window,

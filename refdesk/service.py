@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import structlog
 from nats.aio.client import Client
 
 from . import bus, db

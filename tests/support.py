@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
 import nats
@@ -16,6 +17,24 @@ from nats.aio.client import Client
 from refdesk.embedded import free_port
 from refdesk.service import serve_spec
 from refdesk.settings import Settings
+
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 15.0, what: str = "condition") -> T:
+    """Await ``probe()`` until it returns something truthy and return it; fail the
+    test after ``timeout`` seconds, showing the last result."""
+    import pytest
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}; last result: {result!r}")
+        await asyncio.sleep(0.05)
 
 
 @dataclass

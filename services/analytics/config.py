@@ -20,10 +20,5 @@ FACTS_SUBJECTS = ["rd.ev.queue.chat.>"]
 MESSAGES_DURABLE = "analytics-messages"
 MESSAGES_SUBJECTS = ["rd.ev.chat.msg.>"]
 
-#: While a stream does not exist yet, retry subscribing after this many seconds,
-#: doubling up to the maximum.
-STREAM_RETRY_SECONDS = 0.25
-STREAM_RETRY_MAX_SECONDS = 5.0
-
 #: Seconds the reporting API waits for open requests when the service stops.
 HTTP_SHUTDOWN_SECONDS = 5

@@ -3,16 +3,19 @@ consumers and the HTTP reporting API."""
 
 from __future__ import annotations
 
+from refdesk import bus
 from refdesk.bus import NotFound
 from refdesk.contracts import analytics as contract
 from refdesk.contracts.analytics import Dataset, DatasetRequest, RaRecord, RecordCreate
 from refdesk.contracts.chat import STREAM as CHAT_STREAM
+from refdesk.contracts.chat import MessagePosted
 from refdesk.contracts.queue import STREAM as QUEUE_STREAM
+from refdesk.contracts.queue import ChatEvent
 from refdesk.service import Context
 
 from . import domain, http
 from .config import DEFAULT_DATASET_ID, FACTS_DURABLE, FACTS_SUBJECTS, MESSAGES_DURABLE, MESSAGES_SUBJECTS
-from .consumers import chat_event_handler, consume_when_ready, message_handler
+from .consumers import chat_event_handler, message_handler
 from .seed import seed
 from .store import AnalyticsStore
 
@@ -60,8 +63,8 @@ class Handlers:
 
 
 async def wire(ctx: Context) -> None:
-    """Ensure the default dataset exists, register the endpoints, start the two durable consumers and
-    the HTTP reporting API on ``analytics_host:analytics_port``.
+    """Ensure the default dataset exists, register the endpoints, start the two
+    durable consumers and the HTTP reporting API on ``analytics_host:analytics_port``.
 
     Raises:
         OSError: the reporting API's address cannot be bound.
@@ -72,15 +75,14 @@ async def wire(ctx: Context) -> None:
     ctx.endpoints.add(contract.DATASET_GET, DatasetRequest, handlers.get_dataset)
     ctx.endpoints.add(contract.RECORD_CREATE, RecordCreate, handlers.create_record)
 
-    consumers = [
-        (QUEUE_STREAM, FACTS_DURABLE, FACTS_SUBJECTS, chat_event_handler(store)),
-        (CHAT_STREAM, MESSAGES_DURABLE, MESSAGES_SUBJECTS, message_handler(store)),
-    ]
-    for stream, durable, subjects, handler in consumers:
-        ctx.background(
-            consume_when_ready(ctx.nc, stream=stream, durable=durable, subjects=subjects, handler=handler, stop=ctx.stop),
-            name=durable,
-        )
+    ctx.background(bus.consume(
+        ctx.nc, stream=QUEUE_STREAM, durable=FACTS_DURABLE, subjects=FACTS_SUBJECTS,
+        event_type=ChatEvent, handler=chat_event_handler(store), stop=ctx.stop,
+    ), name=FACTS_DURABLE)
+    ctx.background(bus.consume(
+        ctx.nc, stream=CHAT_STREAM, durable=MESSAGES_DURABLE, subjects=MESSAGES_SUBJECTS,
+        event_type=MessagePosted, handler=message_handler(store), stop=ctx.stop,
+    ), name=MESSAGES_DURABLE)
 
     sock = http.bind(ctx.settings.analytics_host, ctx.settings.analytics_port)
     ctx.background(http.serve(http.create_app(ctx.pool, ctx.settings), sock, ctx.stop), name="analytics-http")

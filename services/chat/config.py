@@ -13,9 +13,6 @@ LIFECYCLE_STREAM = queue.STREAM
 LIFECYCLE_SUBJECTS = ["rd.ev.queue.chat.>"]
 LIFECYCLE_DURABLE = "chat-lifecycle"
 
-STREAM_RETRY_SECONDS = 1.0
-"""Pause between attempts to attach the lifecycle consumer while its stream does not
-exist yet (the queue service creates it), in seconds."""
 
 QUESTION_CMID = "ev:question"
 """Client message id of the patron's question, recorded from the ``queued`` event."""

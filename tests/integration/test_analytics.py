@@ -5,8 +5,7 @@ authentication, and facts of a chat driven through the real queue and chat servi
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -20,25 +19,13 @@ from refdesk.bus import BusError, ensure_stream, request
 from refdesk.contracts import analytics as an
 from refdesk.contracts import chat, queue
 from refdesk.ids import new_id
-from tests.support import Stack, running
+from tests.support import Stack, eventually, running
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 11, 30, 14, 0, 0, 250000, tzinfo=timezone.utc)
 VALID = {"location": "Online", "mode": "Chat", "duration": 7.5}
 
-
-async def eventually(probe: Callable[[], Awaitable[Any]], *, timeout: float = 15.0, what: str = "condition") -> Any:
-    """Await ``probe()`` until it returns something truthy and return it; fail after
-    ``timeout`` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}; last result: {result!r}")
-        await asyncio.sleep(0.05)
 
 
 def reporting_api(stack: Stack, *, subject: str = "op-test", role: auth.Role = "operator") -> httpx.AsyncClient:

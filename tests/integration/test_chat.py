@@ -5,8 +5,6 @@ lifecycle recorded as messages."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import pytest
 from nats.aio.client import Client
@@ -15,23 +13,11 @@ from refdesk import bus
 from refdesk.contracts import chat, queue
 from refdesk.contracts.common import utcnow
 from refdesk.ids import new_id
-from tests.support import running
+from tests.support import eventually, running
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
 
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 15.0, what: str = "condition") -> T:
-    """Await ``probe`` until it returns something truthy; fail after ``timeout`` s."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def send(nc: Client, chat_id: str, cmid: str, body: str, kind: str = "patron") -> chat.SendAck:

@@ -64,12 +64,3 @@ CREATE TABLE chat_facts (
 CREATE INDEX chat_facts_newest ON chat_facts (queued_at DESC NULLS LAST, chat_id DESC);
 CREATE INDEX chat_facts_department ON chat_facts (department_id, queued_at DESC NULLS LAST);
 CREATE INDEX chat_facts_operator ON chat_facts (operator_id, queued_at DESC NULLS LAST);
-
--- Transactional outbox (see refdesk/outbox.py); analytics publishes no events yet.
-CREATE TABLE outbox (
-    id bigserial PRIMARY KEY,
-    event_id text NOT NULL UNIQUE,
-    subject text NOT NULL,
-    payload bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);

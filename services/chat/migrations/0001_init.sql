@@ -1,4 +1,4 @@
--- Chat service: messages with per-chat sequence numbers, canned messages, outbox.
+-- Chat service: messages with per-chat sequence numbers, canned messages.
 
 -- The last seq handed out in each chat. Bumped with an upsert in the transaction that
 -- stores the message, so concurrent sends to one chat queue on this row and the seqs
@@ -35,12 +35,3 @@ CREATE TABLE canned_messages (
 CREATE INDEX canned_messages_department ON canned_messages (department_id);
 -- At most one welcome message per department.
 CREATE UNIQUE INDEX canned_messages_one_welcome ON canned_messages (department_id) WHERE is_welcome;
-
--- Transactional outbox, exactly as documented in refdesk/outbox.py.
-CREATE TABLE outbox (
-    id bigserial PRIMARY KEY,
-    event_id text NOT NULL UNIQUE,
-    subject text NOT NULL,
-    payload bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);

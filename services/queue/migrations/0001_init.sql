@@ -55,13 +55,6 @@ CREATE TABLE chats (
     CHECK (state NOT IN ('ended', 'closed') OR ended_at IS NOT NULL),
     CHECK ((state = 'closed') = (closed_at IS NOT NULL))
 );
+
 -- The department queue and the board: open chats of a department, oldest first.
 CREATE INDEX chats_open_by_department ON chats (department_id, queued_at, id) WHERE state IN ('queued', 'active');
-
-CREATE TABLE outbox (
-    id bigserial PRIMARY KEY,
-    event_id text NOT NULL UNIQUE,
-    subject text NOT NULL,
-    payload bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);

@@ -1,4 +1,4 @@
--- Tickets service: questions answered later (by email), and the outbox.
+-- Tickets service: questions answered later (by email).
 
 CREATE TABLE tickets (
     id text PRIMARY KEY,
@@ -13,12 +13,3 @@ CREATE TABLE tickets (
 );
 
 CREATE INDEX tickets_department_status ON tickets (department_id, status);
-
--- Transactional outbox, exactly as documented in refdesk/outbox.py.
-CREATE TABLE outbox (
-    id bigserial PRIMARY KEY,
-    event_id text NOT NULL UNIQUE,
-    subject text NOT NULL,
-    payload bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
