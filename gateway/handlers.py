@@ -114,12 +114,13 @@ def _leaving_on_failure(session: Session) -> Iterator[None]:
 
 async def board_for(session: Session) -> list[ChatView]:
     """The operator's ``board``: queued and active chats of the departments they
-    monitor (while Online) plus the chats they own."""
+    monitor (while Online) plus the chats they own, including ended ones not closed
+    yet (so a reload never loses a Reference Analytics form)."""
     profile = session.profile
     departments = [department.id for department in profile.departments]
     if not departments:
         return []
-    board = await session.call(BOARD, BoardRequest(department_ids=departments), Board)
+    board = await session.call(BOARD, BoardRequest(department_ids=departments, operator_id=profile.id), Board)
     return policy.board_view(board.chats, profile)
 
 

@@ -303,8 +303,8 @@ async def _fetch_loop(
             msgs = await sub.fetch(batch, timeout=1)
         except NatsTimeout:
             continue
-        except Exception:  # connection trouble: back off, the client reconnects
-            log.warning("consumer.fetch_failed", durable=durable)
+        except Exception as exc:  # connection trouble: back off, the client reconnects
+            log.warning("consumer.fetch_failed", durable=durable, error=repr(exc))
             await _pause(stop, 1)
             continue
         for msg in msgs:

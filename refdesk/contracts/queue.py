@@ -199,7 +199,12 @@ class CloseRequest(Request):
 
 
 class BoardRequest(Request):
+    """Chats for an operator's dashboard: queued and active chats of
+    ``department_ids``, plus — when ``operator_id`` is given — that operator's ended
+    chats not closed yet (their Reference Analytics form is still to be done)."""
+
     department_ids: list[str]
+    operator_id: str | None = None
 
 
 class ChatView(Reply):

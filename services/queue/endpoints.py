@@ -218,9 +218,11 @@ class QueueEndpoints:
         return closed
 
     async def board(self, req: c.BoardRequest) -> c.Board:
-        """Queued and active chats of ``department_ids``, oldest first."""
+        """Queued and active chats of ``department_ids`` (and the operator's ended,
+        unclosed ones), oldest first."""
         async with self._store.reading() as q:
-            return c.Board(chats=[domain.chat_view(row) for row in await q.open_chats(req.department_ids)])
+            rows = await q.open_chats(req.department_ids, req.operator_id)
+            return c.Board(chats=[domain.chat_view(row) for row in rows])
 
     # --- shared steps --------------------------------------------------------------
 

@@ -204,12 +204,14 @@ class Queries:
         )
         return [row["id"] for row in rows]
 
-    async def open_chats(self, department_ids: Sequence[str]) -> list[asyncpg.Record]:
-        """View rows of the queued and active chats of these departments, oldest first
-        (at most ``BOARD_MAX_CHATS``)."""
+    async def open_chats(self, department_ids: Sequence[str], operator_id: str | None = None) -> list[asyncpg.Record]:
+        """View rows of the queued and active chats of these departments, plus the
+        ended-but-not-closed chats owned by ``operator_id``; oldest first (at most
+        ``BOARD_MAX_CHATS``)."""
         return await self._conn.fetch(
             _CHAT_VIEW.format(source="chats")
-            + " WHERE c.department_id = ANY($1::text[]) AND c.state IN ('queued', 'active')"
+            + " WHERE c.department_id = ANY($1::text[])"
+            " AND (c.state IN ('queued', 'active') OR (c.state = 'ended' AND c.claimed_by = $3))"
             " ORDER BY c.queued_at, c.id LIMIT $2",
-            list(department_ids), BOARD_MAX_CHATS,
+            list(department_ids), BOARD_MAX_CHATS, operator_id,
         )

@@ -117,6 +117,9 @@ async def test_operator_shift_end_to_end(servers, browser, tmp_path) -> None:
         await expect(patron.get_by_test_id("reply-box")).to_be_disabled()
         form = ana.get_by_test_id("ra-form")
         await expect(form).to_be_visible()
+        # a reload (or a fresh sign-in) brings the pending form back
+        await ana.reload()
+        await expect(form).to_be_visible()
         await expect(form.get_by_label(re.compile("Duration"))).to_have_value(re.compile(r"^[1-9]\d*$"))
         await expect(form.get_by_label(re.compile("Question"))).to_have_value(re.compile("Moby-Dick"))
         await expect(form.get_by_label(re.compile("Mode"))).to_have_value("Chat")

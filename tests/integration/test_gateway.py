@@ -356,6 +356,12 @@ async def test_end_then_reference_analytics(gw: Gateway, conversation: Conversat
     refused = await patron.request({"type": "chat.send", "chat_id": chat_id, "cmid": "late", "body": "Wait!"})
     assert (refused["code"], refused["message"]) == ("409", "This chat has ended.")
 
+    # Ana reloads the dashboard: her ended chat is still on her board until she closes it.
+    reloaded, _ = await Client.open(gw, await login(gw, "ana"))
+    board = await reloaded.expect("board")
+    assert [c["state"] for c in board["chats"] if c["id"] == chat_id] == ["ended"]
+    await reloaded.close()
+
     form = await ana.ok({"type": "ra.form", "chat_id": chat_id})
     prefill = form["prefill"]
     assert prefill["question"] == "Do you have atlases?" and prefill["department_id"] == "circulation"
