@@ -28,7 +28,10 @@ import structlog
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Security
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -140,6 +143,22 @@ def _operator_guard(secret: str) -> Callable[..., TokenClaims]:
     return operator
 
 
+def _serve_docs_offline(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) from the ``swagger-ui-bundle-v2`` wheel's files rather
+    than a CDN, so it works on a library network without internet access."""
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
+
 def create_app(pool: asyncpg.Pool, settings: Settings) -> FastAPI:
     """Build the reporting API over the analytics schema's ``pool``. Tokens are checked
     with ``settings.jwt_secret``; the gateway's origin
@@ -150,7 +169,10 @@ def create_app(pool: asyncpg.Pool, settings: Settings) -> FastAPI:
         title="refdesk analytics",
         version="0.1.0",
         summary="Reference Analytics records and chat facts (wait time, first response time, duration).",
+        docs_url=None,
+        redoc_url=None,
     )
+    _serve_docs_offline(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=sorted({f"http://{settings.gateway_host}:{settings.gateway_port}",

@@ -185,6 +185,11 @@ async def test_dataset_records_and_reporting_api(servers) -> None:
             forged = await anonymous.get("/api/chats", headers={"Authorization": "Bearer not-a-token"})
             assert forged.status_code == 401 and "sign in again" in forged.json()["detail"]
             assert "/api/chats/{chat_id}" in (await anonymous.get("/openapi.json")).json()["paths"]
+            # the API docs page works without internet access: its assets are served here
+            docs = (await anonymous.get("/docs")).text
+            assert "https://" not in docs and "/docs-assets/swagger-ui-bundle.js" in docs
+            bundle = await anonymous.get("/docs-assets/swagger-ui-bundle.js")
+            assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text
             gateway = f"http://localhost:{stack.settings.gateway_port}"
             cors = await anonymous.get("/healthz", headers={"Origin": gateway})
             assert cors.headers["access-control-allow-origin"] == gateway
