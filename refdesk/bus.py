@@ -301,7 +301,7 @@ async def _fetch_loop(
     while not stop.is_set():
         try:
             msgs = await sub.fetch(batch, timeout=1)
-        except NatsTimeout:
+        except TimeoutError:  # nothing new within a second (nats' own and asyncio's timeouts)
             continue
         except Exception as exc:  # connection trouble: back off, the client reconnects
             log.warning("consumer.fetch_failed", durable=durable, error=repr(exc))

@@ -32,6 +32,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field, field_validator
 
+from ..text import clean_text, is_blank
 from .common import EventEnvelope, Reply, Request
 
 SERVICE = "queue"
@@ -65,12 +66,9 @@ def operator_event_subject(operator_id: str) -> str:
     return f"rd.ev.queue.operator.{operator_id}.status"
 
 
-def _trimmed_not_blank(value: str) -> str:
-    """Strip surrounding white space; refuse a value that is only white space."""
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be blank")
-    return value
+def _one_line(value: str) -> str:
+    """One-line typed text, cleaned (:func:`refdesk.text.clean_text`); blank refused."""
+    return clean_text(value, multiline=False)
 
 
 class Department(Reply):
@@ -150,7 +148,7 @@ class CreateOperatorRequest(Request):
     @field_validator("username", "full_name", "nickname")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        return _trimmed_not_blank(value)
+        return _one_line(value)
 
 
 class CreateChatRequest(Request):
@@ -158,9 +156,10 @@ class CreateChatRequest(Request):
 
     Attributes:
         department_id: the department whose queue receives the chat.
-        patron_name: 1–80 characters, trimmed.
+        patron_name: 1–80 characters on one line, cleaned (control and bidi
+            override characters removed, white space folded); blank refused.
         patron_email: optional, for transcripts and follow-up.
-        question: 1–2000 characters, trimmed.
+        question: 1–2000 characters, cleaned likewise (line breaks kept).
         page_url: the library page the widget was on, if known.
     """
 
@@ -170,10 +169,20 @@ class CreateChatRequest(Request):
     question: str = Field(min_length=1, max_length=2000)
     page_url: str | None = Field(default=None, max_length=2000)
 
-    @field_validator("patron_name", "question")
+    @field_validator("patron_name")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        return _trimmed_not_blank(value)
+    def _name(cls, value: str) -> str:
+        return _one_line(value)
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        return clean_text(value)
+
+    @field_validator("page_url")
+    @classmethod
+    def _page_url(cls, value: str | None) -> str | None:
+        return None if value is None or is_blank(value) else clean_text(value, multiline=False)
 
 
 class ChatRef(Request):

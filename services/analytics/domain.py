@@ -38,9 +38,13 @@ def _choice(field: DatasetField, value: Any) -> str | None:
     return next((option for option in field.options if option.casefold() == wanted), None)
 
 
+MAX_NUMBER = 1_000_000
+"""The largest value a number field takes (a duration of about two years in minutes)."""
+
+
 def _number(value: Any) -> int | float | None:
-    """``value`` as a finite number ≥ 0 (``12``, ``7.5``, ``"7.5"``), or None.
-    Integral values come back as ``int``."""
+    """``value`` as a number from 0 to :data:`MAX_NUMBER` (``12``, ``7.5``, ``"7.5"``),
+    or None. Integral values come back as ``int``."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -48,14 +52,14 @@ def _number(value: Any) -> int | float | None:
             value = float(value.strip())
         except ValueError:
             return None
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= MAX_NUMBER:
         return None
     return int(value) if float(value).is_integer() else float(value)
 
 
 def _number_problem(field: DatasetField) -> str:
     what = f"a number of {field.unit}" if field.unit else "a number"
-    return f"{field.label} must be {what}, 0 or more."
+    return f"{field.label} must be {what} from 0 to {MAX_NUMBER:,}."
 
 
 def validate_values(fields: list[DatasetField], values: dict[str, Any]) -> dict[str, Any]:
@@ -64,13 +68,13 @@ def validate_values(fields: list[DatasetField], values: dict[str, Any]) -> dict[
     ``float``, blank optional fields left out.
 
     Rules: every required field present and not blank; a choice one of its options
-    (case and surrounding spaces ignored); a number finite and ≥ 0 (a numeric string
+    (case and surrounding spaces ignored); a number from 0 to :data:`MAX_NUMBER` (a numeric string
     such as ``"7.5"`` is accepted); text a string of at most ``MAX_TEXT_CHARS``
     characters; no keys outside the dataset.
 
     Raises:
         Invalid: ``422`` with one message naming every problem, e.g.
-            ``"Please fill in: Location, Mode. Duration must be a number of minutes, 0 or more."``
+            ``"Please fill in: Location, Mode. Duration must be a number of minutes from 0 to 1,000,000."``
     """
     missing: list[str] = []
     problems: list[str] = []
