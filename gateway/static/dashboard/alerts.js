@@ -4,7 +4,7 @@
  * plus a desktop notification where permission was granted.
  *
  * `document.body.dataset.alerts` counts the chimes played so far (tests read it).
- * Alerts ring only while the operator is Online; the sound toggle is remembered.
+ * Alerts ring only while the operator is Online; the "Alert sound" switch is remembered.
  */
 
 const REPEAT_MS = 5000;
@@ -13,7 +13,10 @@ const NOTES_HZ = [659.25, 987.77]; // E5 then B5: soft, clearly audible
 const NOTE_SECONDS = 0.22;
 
 export class Alerts {
-  /** @param {HTMLButtonElement} toggle the "Sound on/off" button (aria-pressed) */
+  /**
+   * @param {HTMLButtonElement} toggle the "Alert sound" switch (role=switch, aria-checked;
+   *   an optional `.switch__state` child shows "On"/"Off")
+   */
   constructor(toggle) {
     this.toggle = toggle;
     this.soundOn = localStorage.getItem(SOUND_KEY) !== "off";
@@ -97,8 +100,9 @@ export class Alerts {
   }
 
   #renderToggle() {
-    this.toggle.setAttribute("aria-pressed", String(this.soundOn));
-    this.toggle.textContent = this.soundOn ? "Sound on" : "Sound off";
+    this.toggle.setAttribute("aria-checked", String(this.soundOn));
+    const state = this.toggle.querySelector(".switch__state");
+    if (state) state.textContent = this.soundOn ? "On" : "Off";
   }
 
   #notify(chat) {

@@ -1,8 +1,16 @@
 /**
  * The Canned messages picker of a chat pane: a button opening a listbox of the
- * department's canned messages (welcome first); choosing one (click, Enter or Space)
- * hands its text to `onPick` (the pane inserts it into the reply box, where it can be
- * edited before sending). Arrow keys move, Esc closes.
+ * department's canned messages; choosing one (click, Enter or Space) hands its text to
+ * `onPick` (the pane inserts it into the reply box, where it can be edited before
+ * sending). Arrow keys, Home and End move, Esc closes.
+ *
+ * The department's welcome message comes first, in its own group headed "Welcome
+ * message"; the others follow under "More messages" (no headings when there is no
+ * welcome message). Each title is shown once, with a preview of the text.
+ *
+ * `element` holds the button (and a load-error line); the owner places `menu` where
+ * it has room to show in full — the chat pane puts it in its own flex row above the
+ * reply box, where it grows to fit its entries and scrolls only when the pane is short.
  *
  * Test ids: canned-button, canned-menu, canned-option (role "option").
  */
@@ -14,10 +22,7 @@ const cache = new Map(); // department id → Promise<CannedMessage[]>
 function loadCanned(socket, departmentId) {
   if (!cache.has(departmentId)) {
     const request = socket.request({ type: "canned.list", department_id: departmentId })
-      .then((data) => {
-        const messages = data.messages ?? [];
-        return [...messages.filter((m) => m.is_welcome), ...messages.filter((m) => !m.is_welcome)];
-      });
+      .then((data) => data.messages ?? []);
     request.catch(() => cache.delete(departmentId));
     cache.set(departmentId, request);
   }
@@ -44,9 +49,9 @@ export class CannedPicker {
       type: "button", class: "btn btn--small", "data-testid": "canned-button",
       "aria-haspopup": "listbox", "aria-expanded": "false", "aria-controls": menuId, text: "Canned messages",
     });
-    this.menu = h("ul", { id: menuId, class: "canned__menu", role: "listbox", "aria-label": "Canned messages", "data-testid": "canned-menu", hidden: true });
+    this.menu = h("div", { id: menuId, class: "canned__menu", role: "listbox", "aria-label": "Canned messages", "data-testid": "canned-menu", hidden: true });
     this.status = h("p", { class: "canned__status", role: "status", hidden: true });
-    this.element = h("div", { class: "canned" }, this.button, this.menu, this.status);
+    this.element = h("div", { class: "canned" }, this.button, this.status); // `menu` is placed by the owner
     this.button.addEventListener("click", () => (this.isOpen ? this.close() : this.open()));
     this.button.addEventListener("keydown", (event) => {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -56,7 +61,7 @@ export class CannedPicker {
     });
     this.menu.addEventListener("keydown", (event) => this.#keydown(event));
     this.onOutside = (event) => {
-      if (this.isOpen && !this.element.contains(event.target)) this.close(false);
+      if (this.isOpen && !this.element.contains(event.target) && !this.menu.contains(event.target)) this.close(false);
     };
     document.addEventListener("pointerdown", this.onOutside);
   }
@@ -75,11 +80,10 @@ export class CannedPicker {
       this.status.hidden = false;
       return;
     }
-    this.menu.replaceChildren(...(messages.length ? messages.map((m) => this.#item(m)) : [
-      h("li", { class: "canned__none", text: "No canned messages for this department yet." }),
-    ]));
+    this.menu.replaceChildren(...this.#groups(messages));
     this.menu.hidden = false;
     this.button.setAttribute("aria-expanded", "true");
+    this.menu.scrollTop = 0;
     this.#items()[0]?.focus();
   }
 
@@ -95,9 +99,27 @@ export class CannedPicker {
     document.removeEventListener("pointerdown", this.onOutside);
   }
 
+  /** The listbox content: the welcome message's group first, then the others. */
+  #groups(messages) {
+    if (!messages.length) return [h("p", { class: "canned__none", text: "No canned messages for this department yet." })];
+    const welcome = messages.filter((m) => m.is_welcome);
+    const others = messages.filter((m) => !m.is_welcome);
+    if (!welcome.length) return others.map((m) => this.#item(m));
+    return [["Welcome message", welcome], ["More messages", others]]
+      .filter(([, group]) => group.length)
+      .map(([label, group]) => this.#group(label, group));
+  }
+
+  #group(label, messages) {
+    const labelId = uid("canned-group");
+    return h("div", { role: "group", class: "canned__group", "aria-labelledby": labelId },
+      h("div", { role: "presentation", id: labelId, class: "canned__heading", text: label }),
+      messages.map((m) => this.#item(m)));
+  }
+
   #item(message) {
-    const item = h("li", { role: "option", tabindex: "-1", "aria-selected": "false", class: "canned__item", "data-testid": "canned-option" },
-      h("span", { class: "canned__title", text: message.is_welcome ? `${message.title} (welcome)` : message.title }),
+    const item = h("div", { role: "option", tabindex: "-1", "aria-selected": "false", class: "canned__item", "data-testid": "canned-option" },
+      h("span", { class: "canned__title", text: message.title }),
       h("span", { class: "canned__body", text: message.body }));
     item.addEventListener("click", () => this.#pick(message));
     item.addEventListener("keydown", (event) => {

@@ -2,6 +2,11 @@
  * One of my chats: transcript, patron typing, reply box with canned messages, End
  * Chat; after the chat ends, the Reference Analytics form and Close Chat.
  *
+ * The pane is a fixed-height column: the transcript is the only part that grows and
+ * scrolls while chatting. Once the chat ends the reply box goes, the transcript shrinks
+ * to a short scrollable strip and the Reference Analytics form becomes its own region
+ * below it (scrolling on its own, with Save always in view).
+ *
  * Test ids: chat-pane (data-chat-id, data-state), message, typing, canned-button,
  * reply-box, send-button, end-chat, chat-ended-note, ra-form … (see ra-form.js).
  */
@@ -58,7 +63,8 @@ export class ChatPane {
     this.endButton = h("button", { type: "button", class: "btn btn--danger btn--small", "data-testid": "end-chat", text: "End Chat" });
     this.endButton.addEventListener("click", () => this.#end());
     this.notice = h("p", { class: "pane__notice", role: "status", "data-testid": "chat-ended-note", hidden: true });
-    this.raSlot = h("div", { class: "pane__ra" });
+    // The RA form (itself a labelled form landmark) lives here, below the transcript.
+    this.raSlot = h("div", { class: "pane__ra", hidden: true });
     this.compose = h("div", { class: "pane__compose" },
       h("div", { class: "pane__tools" }, this.canned.element, this.endButton),
       this.composer);
@@ -72,6 +78,7 @@ export class ChatPane {
       this.transcript,
       typing,
       this.notice,
+      this.canned.menu,
       this.compose,
       this.raSlot);
   }
@@ -89,16 +96,24 @@ export class ChatPane {
     this.canned.close(false);
     this.compose.hidden = true;
     const who = chat.ended_by === "patron" ? `${chat.patron_name} ended the chat` : "You ended the chat";
-    this.notice.textContent = `${who}${chat.ended_at ? ` at ${formatClock(chat.ended_at)}` : ""}. Please complete Reference Analytics, then close the chat.`;
+    this.notice.textContent = `${who}${chat.ended_at ? ` at ${formatClock(chat.ended_at)}` : ""}.`;
     this.notice.hidden = false;
-    announce(`Chat with ${chat.patron_name} ended.`);
+    announce(`Chat with ${chat.patron_name} ended. Please complete Reference Analytics.`);
     this.ra = new RaForm(chat, this.socket, () => this.#close());
     this.raSlot.replaceChildren(this.ra.element);
-    this.raLoaded = this.ra.load();
+    this.raSlot.hidden = false;
+    this.ra.load().then(() => this.#revealRa());
   }
 
+  /** Move keyboard focus into the pane: the reply box, or the RA form once ended. */
   focus() {
-    this.composer.focus();
+    if (this.ra) this.ra.focusFirst();
+    else this.composer.focus();
+  }
+
+  /** True when keyboard focus is somewhere in this pane. */
+  get hasFocus() {
+    return this.element.contains(document.activeElement);
   }
 
   destroy() {
@@ -119,14 +134,24 @@ export class ChatPane {
     done.then((ack) => this.transcript.acknowledge(cmid, ack), (error) => this.transcript.fail(cmid, error.message));
   }
 
+  /**
+   * Bring the loaded RA form into view and focus its first field — unless the
+   * operator is busy elsewhere (e.g. typing in another pane when this patron left):
+   * then the announcement is enough and nothing moves under them.
+   */
+  #revealRa() {
+    const active = document.activeElement;
+    if (active && active !== document.body && !this.element.contains(active)) return;
+    this.element.scrollIntoView({ block: "nearest" });
+    this.raSlot.scrollTop = 0; // start at the form's title; focusing scrolls on only if needed
+    this.ra.focusFirst();
+  }
+
   async #end() {
     this.endButton.disabled = true;
     try {
-      const chat = await this.socket.request({ type: "chat.end", chat_id: this.chat.id });
-      this.update(chat);
-      // The End Chat button is gone: carry keyboard focus on to the form.
-      await this.raLoaded;
-      this.ra?.focusFirst();
+      // update() hides End Chat and shows the RA form, which takes the focus.
+      this.update(await this.socket.request({ type: "chat.end", chat_id: this.chat.id }));
     } catch (error) {
       this.endButton.disabled = false;
       this.notice.textContent = error.message;

@@ -1,6 +1,6 @@
 /**
  * Staff dashboard entry point: sign-in, or resume the session whose token is in
- * sessionStorage; tabs, sound toggle and sign-out.
+ * sessionStorage; tabs, the "Alert sound" switch and sign-out.
  */
 import { Alerts } from "./alerts.js";
 import { Session } from "./session.js";

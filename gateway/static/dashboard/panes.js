@@ -1,12 +1,16 @@
 /**
  * The chat panes area: one {@link ChatPane} per chat claimed by me that is active or
- * ended (Reference Analytics pending). A pane leaves when its chat is closed.
+ * ended (Reference Analytics pending). A pane leaves when its chat is closed; the area
+ * then scrolls back to the top, and when the focus was in that pane it moves to the
+ * first remaining pane (or, with none left, to the "Waiting patrons" heading).
  */
 import { ChatPane } from "./chat-pane.js";
 
 export class Panes {
   /**
-   * @param {{grid: HTMLElement, empty: HTMLElement}} elements
+   * @param {{scroller: HTMLElement, grid: HTMLElement, empty: HTMLElement, fallback: HTMLElement}} elements
+   *   the scrolling panes area, the grid of panes, the "Chats you claim open here" line
+   *   and where focus goes when the last pane closes
    * @param {import("./board.js").Board} board
    * @param {import("../static/js/socket.js").RefdeskSocket} socket
    * @param {Object} operator OperatorProfile (for my display name)
@@ -31,13 +35,14 @@ export class Panes {
     this.el.grid.dataset.count = String(Math.min(this.panes.size, 3));
   }
 
-  /** Move keyboard focus to a chat's reply box. */
+  /** Move keyboard focus into a chat's pane (its reply box, or its RA form once ended). */
   focus(chatId) {
     this.panes.get(chatId)?.focus();
   }
 
   destroy() {
-    for (const id of [...this.panes.keys()]) this.#drop(id);
+    for (const pane of this.panes.values()) pane.destroy();
+    this.panes.clear();
   }
 
   #open(chat) {
@@ -51,9 +56,17 @@ export class Panes {
   }
 
   #drop(chatId) {
-    this.panes.get(chatId)?.destroy();
+    const pane = this.panes.get(chatId);
+    if (!pane) return;
+    // Close Chat is disabled while it works, which may already have dropped the focus.
+    const hadFocus = pane.hasFocus || document.activeElement === document.body;
+    pane.destroy();
     this.panes.delete(chatId);
-    this.el.empty.hidden = this.panes.size > 0;
-    this.el.grid.dataset.count = String(Math.min(this.panes.size, 3));
+    // Whatever was scrolled to has moved: start again from the oldest chats.
+    this.el.scroller.scrollTo({ top: 0 });
+    if (!hadFocus) return;
+    const [first] = this.panes.values();
+    if (first) first.focus();
+    else this.el.fallback.focus();
   }
 }

@@ -25,13 +25,17 @@ export class QueueList {
     this.ticker = setInterval(() => this.#tick(), 1000);
   }
 
-  /** Enable Claim buttons only while Online. */
+  /**
+   * Enable Claim buttons only while Online. Offline operators are not sent the queue,
+   * so the offline hint replaces the "No patrons waiting" line rather than joining it.
+   */
   setOnline(online) {
     this.online = online;
     this.el.hint.hidden = online;
     for (const { row, leaving } of this.rows.values()) {
       if (!leaving) row.querySelector("[data-testid=claim-button]").disabled = !online;
     }
+    this.#summarise();
   }
 
   /** Bring the rows in line with the board; `changed` is the chat of a chat.update, if any. */
@@ -134,7 +138,8 @@ export class QueueList {
 
   #summarise() {
     const waiting = [...this.rows.values()].filter((entry) => !entry.leaving).length;
-    this.el.empty.hidden = this.rows.size > 0;
+    // "No patrons waiting" is only true of an Online operator's list (Offline: see the hint).
+    this.el.empty.hidden = this.rows.size > 0 || !this.online;
     this.el.count.textContent = waiting ? String(waiting) : "";
     this.el.count.hidden = waiting === 0;
     document.title = waiting ? `(${waiting}) Patron Chats · refdesk` : "refdesk · Staff dashboard";

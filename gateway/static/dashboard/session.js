@@ -30,7 +30,7 @@ export class Session {
       this.socket, () => alerts.unlock());
     this.elements = {
       queue: { list: $("queue-list"), empty: $("queue-empty"), hint: $("offline-hint"), count: $("waiting-count") },
-      panes: { grid: $("pane-list"), empty: $("panes-empty") },
+      panes: { scroller: $("panes"), grid: $("pane-list"), empty: $("panes-empty"), fallback: $("queue-title") },
     };
     this.socket.addEventListener("welcome", (event) => this.#welcome(event.detail.operator));
     this.socket.addEventListener("board", (event) => this.board?.replace(event.detail.chats ?? []));

@@ -3,8 +3,10 @@
  *
  * Connects with the patron token, subscribes to the chat, shows "You're number N in
  * line" from `queue.position`, the transcript, the librarian's typing, and a reply
- * box (Enter sends). Patrons can send while queued or active; after the chat ends
- * the reply box is disabled and "Start a new chat" appears.
+ * box (Enter sends). Patrons can send while queued or active. End chat (at the top,
+ * away from Send) first asks "End this chat?" in the page: End chat / Keep chatting,
+ * Esc keeps chatting. After the chat ends the reply box is hidden and disabled, and
+ * "This chat has ended." with "Start a new chat" takes its place.
  */
 import { announce } from "../static/js/dom.js";
 import { RefdeskSocket } from "../static/js/socket.js";
@@ -26,9 +28,10 @@ export class PatronChat {
     this.chat = null;
     const $ = (id) => document.getElementById(id);
     this.el = {
-      section: $("chat"), waiting: $("waiting"), position: document.querySelector("[data-testid=queue-position]"),
-      transcript: $("transcript"), ended: $("ended"), compose: $("compose"), composer: $("composer"),
-      end: $("end-chat"), newChat: $("new-chat"), conn: $("conn"),
+      section: $("chat"), bar: $("chat-bar"), waiting: $("waiting"), position: document.querySelector("[data-testid=queue-position]"),
+      transcript: $("transcript"), ended: $("ended"), endedText: $("ended-text"), compose: $("compose"),
+      composer: $("composer"), end: $("end-chat"), confirm: $("end-confirm"), confirmYes: $("end-confirm-yes"),
+      confirmNo: $("end-confirm-no"), newChat: $("new-chat"), conn: $("conn"),
     };
     this.typing = new TypingIndicator($("typing"));
     this.socket = new RefdeskSocket(saved.token);
@@ -42,8 +45,9 @@ export class PatronChat {
     this.el.section.hidden = false;
     this.el.waiting.hidden = false;
     this.el.ended.hidden = true;
-    this.el.end.hidden = false;
-    this.el.end.disabled = false;
+    this.el.bar.hidden = false;
+    this.#closeConfirm(false); // shows End chat
+    this.el.compose.hidden = false;
     this.el.composer.disabled = false;
     this.el.position.textContent = "Waiting for a librarian…";
     this.el.conn.hidden = true;
@@ -103,7 +107,15 @@ export class PatronChat {
     const options = { signal: this.listening.signal };
     el.composer.addEventListener("compose-input", (event) => this.signaller.input(event.detail.empty), options);
     el.composer.addEventListener("compose-send", (event) => this.#send(event.detail.body), options);
-    el.end.addEventListener("click", () => this.#end(), options);
+    el.end.addEventListener("click", () => this.#openConfirm(), options);
+    el.confirmYes.addEventListener("click", () => this.#end(), options);
+    el.confirmNo.addEventListener("click", () => this.#closeConfirm(), options);
+    el.confirm.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      event.preventDefault();
+      event.stopPropagation(); // framed: Esc here must not close the whole widget
+      this.#closeConfirm();
+    }, options);
     el.newChat.addEventListener("click", () => onNewChat(), options);
   }
 
@@ -129,14 +141,23 @@ export class PatronChat {
 
   #ended() {
     if (!this.el.ended.hidden) return;
+    // Focus in the parts that go away would be lost: give it to the ended notice (only
+    // while this page has focus, so a framed chat never pulls focus off the library page).
+    const active = document.activeElement;
+    const refocus = document.hasFocus() &&
+      (!active || active === document.body || this.el.compose.contains(active) || this.el.bar.contains(active));
     this.signaller.stop();
     this.typing.hide();
-    this.el.composer.disabled = true;
+    this.el.composer.disabled = true; // disabled as well as hidden: nothing can be sent
+    this.el.compose.hidden = true;
+    this.el.bar.hidden = true; // nothing left to end; the connection no longer matters
     this.el.end.hidden = true;
+    this.#closeConfirm(false);
     this.el.conn.hidden = true;
     this.el.ended.hidden = false;
     this.setStatus("Chat ended", "ended");
-    announce("This chat has ended.");
+    if (refocus) this.el.endedText.focus();
+    else announce("This chat has ended.");
     // Stay subscribed: the closing system message ("The chat was ended by …") follows.
   }
 
@@ -148,13 +169,31 @@ export class PatronChat {
     done.then((ack) => this.el.transcript.acknowledge(cmid, ack), (error) => this.el.transcript.fail(cmid, error.message));
   }
 
+  /** Swap End chat for the "End this chat?" question; focus goes to Keep chatting. */
+  #openConfirm() {
+    this.el.end.hidden = true;
+    this.el.confirm.hidden = false;
+    this.el.confirmNo.focus();
+  }
+
+  /** Back to the End chat button (focused, unless `refocus` is false). */
+  #closeConfirm(refocus = true) {
+    this.el.confirm.hidden = true;
+    this.el.confirmYes.disabled = false;
+    this.el.confirmNo.disabled = false;
+    if (this.chat && ["ended", "closed"].includes(this.chat.state)) return;
+    this.el.end.hidden = false;
+    if (refocus) this.el.end.focus();
+  }
+
   async #end() {
-    this.el.end.disabled = true;
+    this.el.confirmYes.disabled = true;
+    this.el.confirmNo.disabled = true;
     try {
       this.#setChat(await this.socket.request({ type: "chat.end", chat_id: this.saved.chat_id }));
     } catch (error) {
-      this.el.end.disabled = false;
-      this.el.conn.textContent = error.message;
+      this.#closeConfirm();
+      this.el.conn.textContent = `Couldn't end the chat: ${error.message}`;
       this.el.conn.hidden = false;
     }
   }
