@@ -21,7 +21,9 @@ from refdesk.contracts.queue import (
     AUTHENTICATE, CHAT_CREATE, DEPARTMENTS, OPERATOR_STATUS, AuthenticateRequest, ChatView, CreateChatRequest,
     DepartmentList, OperatorProfile, SetStatusRequest,
 )
+from refdesk.text import clean_text, is_blank
 
+from .errors import is_valid_unicode
 from .session import Gateway
 
 PATRON_TOKEN_SECONDS = 24 * 3600
@@ -61,10 +63,23 @@ def http_error(exc: BusError) -> HTTPException:
 # --- operators -------------------------------------------------------------------
 
 
-class LoginBody(BaseModel):
-    """``POST /api/auth/login`` body."""
+class Body(BaseModel):
+    """Base of the HTTP bodies: unknown fields are refused, and so is text that is not
+    valid Unicode (a lone surrogate such as ``"\\ud800"``: it cannot be stored or sent
+    on, so it is a ``422``, not a failure later)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: object) -> object:
+        if isinstance(value, str) and not is_valid_unicode(value):
+            raise ValueError("contains characters that are not allowed")
+        return value
+
+
+class LoginBody(Body):
+    """``POST /api/auth/login`` body."""
 
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)
@@ -142,8 +157,10 @@ async def departments(gateway: GatewayDep) -> DepartmentList:
 # --- patrons ---------------------------------------------------------------------
 
 
-class PatronChatBody(BaseModel):
-    """A patron's question from the chat page (text is trimmed)."""
+class PatronChatBody(Body):
+    """A patron's question from the chat page. Text is cleaned as the queue service
+    stores it (:func:`refdesk.text.clean_text`), so text with nothing visible in it is
+    a ``422`` here."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -156,7 +173,17 @@ class PatronChatBody(BaseModel):
     @field_validator("email", "page_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+        return None if isinstance(value, str) and is_blank(value) else value
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return clean_text(value, multiline=False)
+
+    @field_validator("question")
+    @classmethod
+    def _cleaned(cls, value: str) -> str:
+        return clean_text(value)
 
 
 class PatronChatCreated(BaseModel):
@@ -170,13 +197,16 @@ class PatronChatCreated(BaseModel):
 @router.post("/api/patron/chats", response_model=PatronChatCreated, status_code=status.HTTP_201_CREATED)
 async def create_patron_chat(body: PatronChatBody, gateway: GatewayDep) -> PatronChatCreated:
     """Queue a patron's chat; answer its id, a patron token for it (24 h) and the
-    chat. 404 unknown department; 422 with a sentence for bad fields."""
+    chat. The question is recorded as the chat's first message before the token is
+    given out, so nothing the patron sends can come before it. 404 unknown
+    department; 422 with a sentence for bad fields."""
     request = CreateChatRequest(department_id=body.department_id, patron_name=body.name, patron_email=body.email,
                                 question=body.question, page_url=body.page_url)
     try:
         chat = await gateway.call(CHAT_CREATE, request, ChatView)
     except BusError as exc:
         raise http_error(exc) from None
+    await gateway.record_lifecycle("queued", chat)
     token = issue_token(gateway.settings.jwt_secret, subject=chat.id, role="patron", name=chat.patron_name,
                         ttl_seconds=PATRON_TOKEN_SECONDS)
     return PatronChatCreated(chat_id=chat.id, token=token, chat=chat)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI, HTTPException, Request, WebSocket
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,7 +20,7 @@ from refdesk.settings import Settings
 
 from .api import FIELD_LABELS, router
 from .connection import Connection
-from .errors import describe
+from .errors import describe, problems
 from .handlers import open_session
 from .hub import Hub
 from .security import SecurityHeaders
@@ -78,10 +77,11 @@ async def _websocket(websocket: WebSocket) -> None:
 
 
 async def _readable_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 with ``detail`` as one sentence (``Your name must not be empty.``) and
-    FastAPI's list of problems under ``errors``."""
+    """422 with ``detail`` as one sentence (``Your name must not be empty.``) and the
+    list of problems (``loc``, ``type``, ``msg`` — never the submitted input) under
+    ``errors``."""
     errors = exc.errors()
-    return JSONResponse({"detail": describe(errors, skip=1, labels=FIELD_LABELS), "errors": jsonable_encoder(errors)},
+    return JSONResponse({"detail": describe(errors, skip=1, labels=FIELD_LABELS), "errors": problems(errors)},
                         status_code=422)
 
 

@@ -7,8 +7,11 @@ turns pydantic's error lists into one sentence a patron or librarian can read, e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _SERVICE_NAMES = {
     "rd.queue.": "chat",
@@ -23,6 +26,18 @@ def unavailable_message(subject: str) -> str:
     ``The chat service is not answering; please try again.``"""
     name = next((label for prefix, label in _SERVICE_NAMES.items() if subject.startswith(prefix)), "chat")
     return f"The {name} service is not answering; please try again."
+
+
+def is_valid_unicode(text: str) -> bool:
+    """False when ``text`` holds a lone surrogate (``"\\ud800"`` from a JSON escape),
+    which cannot be encoded as UTF-8 — so cannot be stored, sent on or echoed."""
+    return _SURROGATE.search(text) is None
+
+
+def printable(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so it can always be
+    encoded (error sentences may quote what a client sent)."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _phrase(error: Mapping[str, Any]) -> str:
@@ -50,6 +65,10 @@ def _phrase(error: Mapping[str, Any]) -> str:
         return "must be true or false"
     if kind == "greater_than_equal":
         return f"must be at least {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "string_unicode":
+        return "contains characters that are not allowed"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected')}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
@@ -63,6 +82,20 @@ def _phrase(error: Mapping[str, Any]) -> str:
         return "is not a valid email address"
     message = message.removeprefix("Value error, ")
     return message[:1].lower() + message[1:]
+
+
+def problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A pydantic error list as JSON-ready ``[{"loc", "type", "msg"}]`` — without the
+    submitted ``input`` (never echoed back: it may be large, private, or not even
+    encodable) and with every string :func:`printable`."""
+    return [
+        {
+            "loc": [part if isinstance(part, int) else printable(str(part)) for part in error.get("loc", ())],
+            "type": printable(str(error.get("type", ""))),
+            "msg": printable(str(error.get("msg", ""))),
+        }
+        for error in errors
+    ]
 
 
 def describe(
@@ -79,7 +112,9 @@ def describe(
 
     Returns:
         ``"Your name must not be blank; email is not a valid email address."`` — problems
-        in the order pydantic reported them, ending with a full stop.
+        in the order pydantic reported them, ending with a full stop; always
+        encodable (:func:`printable`), even when a field key the client made up is
+        named in it.
     """
     labels = labels or {}
     parts: list[str] = []
@@ -94,5 +129,5 @@ def describe(
             part = f"{where} {phrase}"  # a field key keeps its spelling, even first
         if part not in parts:
             parts.append(part)
-    sentence = "; ".join(parts) or "The request is not valid"
+    sentence = printable("; ".join(parts)) or "The request is not valid"
     return sentence + ("" if sentence.endswith(".") else ".")

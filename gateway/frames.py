@@ -14,18 +14,24 @@ serialised only once.
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from pydantic_core import to_json
 
-from refdesk.contracts.chat import Message, TypingSignal
+from refdesk.contracts.chat import MAX_SEQ, Message, TypingSignal
 from refdesk.contracts.queue import ChatView, OperatorProfile
 
-from .errors import describe
+from .errors import describe, is_valid_unicode
 
 MAX_FRAME_BYTES = 64 * 1024
 """Largest client frame the gateway reads (UTF-8 bytes); bigger ones get ``error 413``."""
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""Largest websocket message the server accepts at all (it closes with 1009 above it).
+A frame between :data:`MAX_FRAME_BYTES` and this is still parsed, only to find its
+``ref`` for the ``413``."""
 
 MAX_REF_CHARS = 64
 
@@ -67,7 +73,7 @@ class ChatSubscribe(ClientFrame):
 
     type: Literal["chat.subscribe"]
     chat_id: EntityId
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: int = Field(default=0, ge=0, le=MAX_SEQ)
 
 
 class ChatClaim(ClientFrame):
@@ -166,8 +172,42 @@ class FrameError(Exception):
 
 
 def _loose_ref(data: dict[str, Any]) -> str | None:
+    """The frame's ``ref`` when it is one that may be echoed (a string of at most
+    :data:`MAX_REF_CHARS` valid characters), even if the rest of the frame is bad."""
     ref = data.get("ref")
-    return ref if isinstance(ref, str) and len(ref) <= MAX_REF_CHARS else None
+    return ref if isinstance(ref, str) and len(ref) <= MAX_REF_CHARS and is_valid_unicode(ref) else None
+
+
+def _oversized_ref(raw: str) -> str | None:
+    """The top-level ``ref`` of a frame too big to handle, when it can be read: the
+    frame is at most :data:`MAX_MESSAGE_BYTES` (the server refuses bigger ones), so
+    parsing it once is cheap enough to let the client match the ``413``."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return _loose_ref(data) if isinstance(data, dict) else None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(raw: str, data: Any) -> bool:
+    """True when the parsed frame holds a lone surrogate (only a ``\\uD8xx``-style
+    escape can put one there, so frames without such an escape are not walked)."""
+    if not _SURROGATE_ESCAPE.search(raw):
+        return False
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _utf8_size(raw: str) -> int:
+    return len(raw.encode("utf-8", "surrogatepass"))
 
 
 def parse_frame(raw: str) -> ClientFrame:
@@ -180,12 +220,14 @@ def parse_frame(raw: str) -> ClientFrame:
         the frame model (:class:`Hello`, :class:`ChatSend` …).
 
     Raises:
-        FrameError: ``413`` when ``raw`` is over 64 KiB; ``400`` when it is not JSON,
-            not an object, has no or an unknown ``type``, or has wrong fields — with a
-            sentence such as ``Bad "chat.send" frame: cmid is required.``
+        FrameError: ``413`` when ``raw`` is over 64 KiB (with the frame's ``ref`` when
+            it can be read); ``400`` when it is not JSON, not an object, holds text
+            that is not valid Unicode (a lone surrogate escape), has no or an unknown
+            ``type``, or has wrong fields — with a sentence such as ``Bad "chat.send"
+            frame: cmid is required.``
     """
-    if len(raw) > MAX_FRAME_BYTES or len(raw.encode()) > MAX_FRAME_BYTES:
-        raise FrameError("413", f"The frame is larger than {MAX_FRAME_BYTES // 1024} KiB.")
+    if len(raw) > MAX_FRAME_BYTES or _utf8_size(raw) > MAX_FRAME_BYTES:
+        raise FrameError("413", f"The frame is larger than {MAX_FRAME_BYTES // 1024} KiB.", _oversized_ref(raw))
     try:
         data = json.loads(raw)
     except ValueError:
@@ -193,6 +235,8 @@ def parse_frame(raw: str) -> ClientFrame:
     if not isinstance(data, dict):
         raise FrameError("400", 'A frame must be a JSON object with a "type".')
     ref = _loose_ref(data)
+    if _has_lone_surrogate(raw, data):
+        raise FrameError("400", "The frame contains text that is not valid Unicode.", ref)
     kind = data.get("type")
     if kind is None:
         raise FrameError("400", 'The frame has no "type".', ref)

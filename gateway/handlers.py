@@ -17,14 +17,15 @@ from refdesk.auth import InvalidToken, read_token
 from refdesk.bus import BusError, Invalid
 from refdesk.contracts.analytics import DATASET_GET, RECORD_CREATE, Dataset, DatasetRequest, RaRecord, RecordCreate
 from refdesk.contracts.chat import (
-    CANNED_LIST, HISTORY, SEND, CannedListRequest, History, HistoryRequest, Message, SendAck, SendRequest, TypingSignal,
-    typing_subject,
+    CANNED_LIST, HISTORY, HISTORY_PAGE_BYTES, MAX_BODY_CHARS, SEND, CannedListRequest, History, HistoryRequest,
+    Message, SendAck, SendRequest, TypingSignal, json_bytes, typing_subject,
 )
 from refdesk.contracts.chat import CannedList as CannedMessages
 from refdesk.contracts.queue import (
     BOARD, CHAT_CLAIM, CHAT_CLOSE, CHAT_END, CHAT_GET, OPERATOR_GET, OPERATOR_STATUS, Board, BoardRequest,
     ChatRef, ChatView, ClaimRequest, CloseRequest, EndRequest, OperatorProfile, OperatorRef, SetStatusRequest,
 )
+from refdesk.text import clean_text
 
 from . import frames, policy
 from .connection import CLOSE_TRY_AGAIN, HEARTBEAT_SECONDS, Connection, Greeting, HelloRefused
@@ -38,6 +39,10 @@ HISTORY_PAGE = 200
 """Messages asked of the chat service per history request."""
 HISTORY_MAX = 1000
 """Most messages one ``chat.subscribe`` replays; ``more: true`` tells the client to ask again."""
+HISTORY_FRAME_BYTES = 2 * HISTORY_PAGE_BYTES
+"""A ``history`` frame takes no further page once its messages reach this many bytes of
+JSON, so it stays below 1 MiB (each page adds at most ``HISTORY_PAGE_BYTES`` and one
+message); ``more: true`` tells the client to ask again."""
 
 
 # --- hello ----------------------------------------------------------------------
@@ -175,15 +180,18 @@ async def chat_subscribe(session: Session, frame: ChatSubscribe) -> dict[str, An
 
 
 async def _history(session: Session, chat_id: str, after_seq: int) -> tuple[list[Message], int, bool]:
-    """Messages after ``after_seq`` (at most :data:`HISTORY_MAX`), the chat's top seq,
-    and whether more remain."""
+    """Messages after ``after_seq`` (at most :data:`HISTORY_MAX`, and no further page
+    once they reach :data:`HISTORY_FRAME_BYTES`), the chat's top seq, and whether more
+    remain."""
     messages: list[Message] = []
+    size = 0
     cursor = after_seq
     while True:
         page = await session.call(HISTORY, HistoryRequest(chat_id=chat_id, after_seq=cursor, limit=HISTORY_PAGE),
                                   History)
         messages.extend(page.messages)
-        if not page.more or not page.messages or len(messages) >= HISTORY_MAX:
+        size += sum(json_bytes(message) for message in page.messages)
+        if not page.more or not page.messages or len(messages) >= HISTORY_MAX or size >= HISTORY_FRAME_BYTES:
             return messages, page.top_seq, page.more
         cursor = page.messages[-1].seq
 
@@ -191,21 +199,25 @@ async def _history(session: Session, chat_id: str, after_seq: int) -> tuple[list
 async def chat_claim(session: Session, frame: ChatClaim) -> ChatView:
     """``chat.claim``: an Online member operator claims a queued chat. Exactly one
     claimer wins; the others get ``409`` "Already claimed by ⟨nickname⟩." A repeated
-    claim by the winner answers the chat again."""
+    claim by the winner answers the chat again. "⟨nickname⟩ joined the chat." is
+    recorded before the reply, so the winner's first message comes after it."""
     profile = session.profile
     chat = await session.chat(frame.chat_id)
     if chat.claimed_by == profile.id and chat.state == "active":
-        return chat
-    policy.check_claim(profile, chat)
-    try:
-        return await session.call(CHAT_CLAIM, ClaimRequest(chat_id=chat.id, operator_id=profile.id), ChatView)
-    except BusError as exc:
-        if exc.code != "409":
+        claimed = chat  # a retried claim: recording "joined" again changes nothing
+    else:
+        policy.check_claim(profile, chat)
+        try:
+            claimed = await session.call(CHAT_CLAIM, ClaimRequest(chat_id=chat.id, operator_id=profile.id), ChatView)
+        except BusError as exc:
+            if exc.code != "409":
+                raise
+            latest = await session.call(CHAT_GET, ChatRef(chat_id=chat.id), ChatView)
+            if latest.claimed_by and latest.claimed_by != profile.id:
+                raise policy.claim_lost(latest) from None
             raise
-        latest = await session.call(CHAT_GET, ChatRef(chat_id=chat.id), ChatView)
-        if latest.claimed_by and latest.claimed_by != profile.id:
-            raise policy.claim_lost(latest) from None
-        raise
+    await session.gateway.record_lifecycle("claimed", claimed)
+    return claimed
 
 
 def _author(session: Session) -> tuple[str, str | None, str]:
@@ -220,17 +232,20 @@ def _author(session: Session) -> tuple[str, str | None, str]:
 async def chat_send(session: Session, frame: ChatSend) -> SendAck:
     """``chat.send``: the patron (queued or active) or the owning operator (active)
     adds a message; a retry with the same ``cmid`` answers the original ack with
-    ``duplicate: true``."""
-    limit = session.settings.max_message_chars
-    if len(frame.body) > limit:
+    ``duplicate: true``. The length limit counts the body as stored — trimmed, a CRLF
+    as one newline (:func:`refdesk.text.clean_text`)."""
+    limit = min(session.settings.max_message_chars, MAX_BODY_CHARS)
+    try:
+        body = clean_text(frame.body)
+    except ValueError:
+        raise Invalid("A message cannot be blank.") from None
+    if len(body) > limit:
         raise Invalid(f"A message can be at most {limit} characters long.")
-    if not frame.body.strip():
-        raise Invalid("A message cannot be blank.")
     chat = await session.chat(frame.chat_id)
     policy.check_talk(session.identity, chat)
     kind, author_id, name = _author(session)
     request = SendRequest(chat_id=chat.id, cmid=frame.cmid, author_kind=kind, author_id=author_id,  # type: ignore[arg-type]
-                          author_name=name, body=frame.body)
+                          author_name=name, body=body)
     return await session.call(SEND, request, SendAck)
 
 
@@ -246,14 +261,17 @@ async def chat_typing(session: Session, frame: ChatTyping) -> object:
 
 
 async def chat_end(session: Session, frame: ChatEnd) -> ChatView:
-    """``chat.end``: by the patron or the owning operator."""
+    """``chat.end``: by the patron or the owning operator. "The chat was ended by …"
+    is recorded before the reply (from then on the chat service refuses messages)."""
     chat = await session.chat(frame.chat_id)
     policy.check_end(session.identity, chat)
     if isinstance(session.identity, OperatorIdentity):
         request = EndRequest(chat_id=chat.id, ended_by="operator", operator_id=session.identity.operator_id)
     else:
         request = EndRequest(chat_id=chat.id, ended_by="patron")
-    return await session.call(CHAT_END, request, ChatView)
+    ended = await session.call(CHAT_END, request, ChatView)
+    await session.gateway.record_lifecycle("ended", ended)
+    return ended
 
 
 async def chat_close(session: Session, frame: ChatClose) -> ChatView:
@@ -273,21 +291,34 @@ async def canned_list(session: Session, frame: CannedList) -> CannedMessages:
 # --- Reference Analytics --------------------------------------------------------
 
 
+async def _ra_chat(session: Session, chat_id: str) -> tuple[ChatView, str]:
+    """The chat whose Reference Analytics the signed-in operator asks about, and its
+    owner's id.
+
+    Raises:
+        BusError: ``403`` for a patron, a chat never claimed, or a chat answered by
+            another operator (unless the signed-in operator is an admin); as
+            :meth:`Session.chat` otherwise.
+    """
+    profile = session.profile  # 403 for a patron
+    chat = await session.chat(chat_id)
+    return chat, policy.check_ra(profile, chat)
+
+
 async def ra_form(session: Session, frame: RaForm) -> dict[str, Any]:
     """``ra.form``: the default dataset and the prefill (question, duration in
-    minutes, department, operator) for a chat."""
-    operator = session.operator
-    chat = await session.chat(frame.chat_id)
+    minutes, department, operator) for a chat — for its owner, or an admin."""
+    chat, owner = await _ra_chat(session, frame.chat_id)
     dataset = await session.call(DATASET_GET, DatasetRequest(), Dataset)
-    return {"dataset": dataset, "prefill": policy.ra_prefill(chat, operator.operator_id)}
+    return {"dataset": dataset, "prefill": policy.ra_prefill(chat, owner)}
 
 
 async def ra_save(session: Session, frame: RaSave) -> RaRecord:
-    """``ra.save``: store a Reference Analytics record by the signed-in operator;
-    ``422`` names each missing or invalid field."""
-    operator = session.operator
-    chat = await session.chat(frame.chat_id)
-    record = RecordCreate(dataset_id=frame.dataset_id, operator_id=operator.operator_id, chat_id=chat.id,
+    """``ra.save``: store the Reference Analytics record of a claimed chat, by its
+    owner or an admin; the record is the owner's (``operator_id`` = ``claimed_by``).
+    ``422`` names each missing or invalid field; ``403`` for anyone else."""
+    chat, owner = await _ra_chat(session, frame.chat_id)
+    record = RecordCreate(dataset_id=frame.dataset_id, operator_id=owner, chat_id=chat.id,
                           department_id=chat.department_id, values=frame.values)
     return await session.call(RECORD_CREATE, record, RaRecord)
 

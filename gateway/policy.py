@@ -168,6 +168,25 @@ def claim_lost(chat: ChatView) -> Conflict:
 # --- Reference Analytics ----------------------------------------------------------
 
 
+def check_ra(profile: OperatorProfile, chat: ChatView) -> str:
+    """May this operator see the Reference Analytics form of ``chat`` and save its
+    record? Only for a chat that was claimed, by its owner or an admin.
+
+    Returns:
+        the owner's operator id (``claimed_by``): the record is theirs.
+
+    Raises:
+        Forbidden: the chat was never claimed; it was answered by someone else and
+            the operator is not an admin.
+    """
+    if chat.claimed_by is None:
+        raise Forbidden("Reference Analytics can only be recorded for a chat a librarian has claimed.")
+    if chat.claimed_by != profile.id and not profile.is_admin:
+        raise Forbidden(f"Only {chat.claimed_by_name or 'the librarian who answered this chat'} "
+                        "can record its Reference Analytics.")
+    return chat.claimed_by
+
+
 CHAT_MODE = "Chat"
 """The Reference Analytics mode of a question that came by chat."""
 

@@ -1,5 +1,7 @@
 """Security headers on every HTTP response: a strict Content-Security-Policy and
-``X-Content-Type-Options: nosniff``.
+``X-Content-Type-Options: nosniff`` — error responses included: an exception that
+escapes the application is answered here, as JSON ``500`` with the headers, rather
+than by the server's bare plain-text page.
 
 The policy allows only the gateway's own scripts, styles and images (no inline
 scripts or styles), websocket and fetch connections to the gateway and to the
@@ -10,10 +12,15 @@ gateway itself.
 
 from __future__ import annotations
 
+import structlog
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+log = structlog.get_logger()
+
 FRAMEABLE_PREFIX = "/patron"
+INTERNAL_ERROR = "Something went wrong on our side; please try again."
 
 
 def content_security_policy(analytics_origin: str, *, frame_ancestors: str) -> str:
@@ -39,7 +46,9 @@ def content_security_policy(analytics_origin: str, *, frame_ancestors: str) -> s
 
 class SecurityHeaders:
     """ASGI middleware adding the CSP and ``nosniff`` to every HTTP response
-    (websockets pass through untouched)."""
+    (websockets pass through untouched). An exception raised before the response
+    started is logged and answered ``500 {"detail": INTERNAL_ERROR}`` with the
+    headers; one raised mid-response propagates (the status is already sent)."""
 
     def __init__(self, app: ASGIApp, *, analytics_origin: str) -> None:
         self.app = app
@@ -54,12 +63,22 @@ class SecurityHeaders:
         frameable = path == FRAMEABLE_PREFIX or path.startswith(FRAMEABLE_PREFIX + "/")
         policy = self._framed if frameable else self._default
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 headers["Content-Security-Policy"] = policy
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if started:
+                raise
+            log.exception("http.failed", method=scope.get("method"), path=path)
+            await JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)(scope, receive, send_with_headers)

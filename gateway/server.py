@@ -14,10 +14,11 @@ from refdesk.service import stop_on_signals
 from refdesk.settings import Settings
 
 from .app import create_app
+from .frames import MAX_MESSAGE_BYTES
 
 WS_PING_SECONDS = 20.0
 """Websocket protocol pings (the client also pings at the application level)."""
-WS_MAX_MESSAGE_BYTES = 1024 * 1024
+WS_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES
 """Frames up to this size are read (and answered ``413`` when over 64 KiB);
 bigger ones make the websocket layer close with 1009."""
 GRACEFUL_SHUTDOWN_SECONDS = 10

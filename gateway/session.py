@@ -15,7 +15,9 @@ from pydantic import BaseModel
 
 from refdesk import bus
 from refdesk.bus import BusError
-from refdesk.contracts.queue import CHAT_GET, ChatRef, ChatView, OperatorProfile
+from refdesk.contracts.chat import LIFECYCLE, LifecycleRequest
+from refdesk.contracts.common import Ok
+from refdesk.contracts.queue import CHAT_GET, ChatEventType, ChatRef, ChatView, OperatorProfile
 from refdesk.settings import Settings
 
 from . import frames, policy
@@ -58,6 +60,17 @@ class Gateway:
                 log.warning("gateway.service_unavailable", subject=subject, error=exc.message)
                 raise BusError("503", unavailable_message(subject)) from None
             raise
+
+    async def record_lifecycle(self, transition: ChatEventType, chat: ChatView) -> None:
+        """Have the chat service record the message of a lifecycle change that just
+        happened (``rd.chat.lifecycle``: the question, "Ana joined the chat.", "The
+        chat was ended by …") before the user who caused it is answered, so it comes
+        before anything they say next. Never raises: a failure is logged and the chat
+        service's queue-event consumer records the same message later, once."""
+        try:
+            await self.call(LIFECYCLE, LifecycleRequest(type=transition, chat=chat), Ok)
+        except Exception as exc:  # noqa: BLE001 - the consumer is the backstop
+            log.warning("gateway.lifecycle_not_recorded", chat_id=chat.id, transition=transition, error=repr(exc))
 
 
 Handler = Callable[["Session", Any], Awaitable[Any]]

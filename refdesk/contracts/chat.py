@@ -9,7 +9,11 @@ subject                 request              reply
 rd.chat.send            SendRequest          SendAck (a retry with the same
                                              ``cmid`` returns the original ack
                                              with ``duplicate=true``)
-rd.chat.history         HistoryRequest       History
+rd.chat.history         HistoryRequest       History (at most ``limit``
+                                             messages and about
+                                             ``HISTORY_PAGE_BYTES`` of JSON)
+rd.chat.lifecycle       LifecycleRequest     Ok (records the transition's
+                                             message, idempotently)
 rd.chat.canned.list     CannedListRequest    CannedList
 ======================  ===================  ==================================
 
@@ -17,9 +21,14 @@ Events: ``rd.ev.chat.msg.<chat_id>.posted`` (stream ``CHAT_EVENTS`` on
 ``rd.ev.chat.>``) carry :class:`MessagePosted`. Typing: core NATS publish on
 ``rd.rt.typing.<chat_id>`` with :class:`TypingSignal` (lossy by design).
 
-The chat service also consumes ``QUEUE_EVENTS`` durably and records each lifecycle
-change as a ``system`` message ("Ana joined the chat"), so the transcript and the
-sequence numbers cover the whole conversation.
+Each chat lifecycle change is recorded as a message — the patron's question, "Ana
+joined the chat.", "The chat was ended by the patron." — so the transcript and the
+sequence numbers cover the whole conversation. The gateway asks ``rd.chat.lifecycle``
+right after each change (so the message comes before anything that follows it), and
+the chat service also consumes ``QUEUE_EVENTS`` durably as a backstop; the message's
+cmid comes from the chat and the transition, never from the event, so both paths
+store it once. Once the end is recorded, only such lifecycle messages are accepted:
+``rd.chat.send`` answers ``409`` "This chat has ended.".
 """
 
 from __future__ import annotations
@@ -28,8 +37,10 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
+from pydantic_core import to_json
 
 from .common import EventEnvelope, Reply, Request
+from .queue import ChatEventType, ChatView
 
 SERVICE = "chat"
 STREAM = "CHAT_EVENTS"
@@ -37,9 +48,23 @@ STREAM_SUBJECTS = ["rd.ev.chat.>"]
 
 SEND = "rd.chat.send"
 HISTORY = "rd.chat.history"
+LIFECYCLE = "rd.chat.lifecycle"
 CANNED_LIST = "rd.chat.canned.list"
 
 AuthorKind = Literal["patron", "operator", "system"]
+
+MAX_BODY_CHARS = 4000
+"""Longest message body, in characters, as stored (cleaned by
+:func:`refdesk.text.clean_text`: trimmed, a CRLF counted as one newline)."""
+
+MAX_SEQ = 2**53
+"""Largest ``after_seq`` a history request may give (the largest integer every JSON
+client reads exactly); real seqs stay far below it."""
+
+HISTORY_PAGE_BYTES = 256 * 1024
+"""Byte budget of the messages of one ``History`` page, as UTF-8 JSON: far below
+NATS' 1 MiB payload limit, whatever the bodies contain. A page holds at least one
+message, so a page is at most one message over the budget."""
 
 
 def message_event_subject(chat_id: str) -> str:
@@ -58,7 +83,13 @@ class SendRequest(Request):
     Attributes:
         cmid: client message id, chosen by the sender and reused on every retry;
             unique per (chat, author kind).
-        body: 1–4000 characters (the gateway enforces the configured maximum).
+        body: 1–4000 characters once cleaned (:func:`refdesk.text.clean_text`;
+            the gateway enforces the configured maximum).
+
+    Raises (as the endpoint's error):
+        409: the chat's end has been recorded ("This chat has ended."); a retry of a
+            message stored before the end still gets its original ack.
+        422: the body is blank or too long once cleaned.
     """
 
     chat_id: str = Field(min_length=1, max_length=64)
@@ -66,7 +97,7 @@ class SendRequest(Request):
     author_kind: AuthorKind
     author_id: str | None = None
     author_name: str = Field(min_length=1, max_length=100)
-    body: str = Field(min_length=1, max_length=4000)
+    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)
 
 
 class Message(Reply):
@@ -84,6 +115,12 @@ class Message(Reply):
     sent_at: datetime
 
 
+def json_bytes(message: Message) -> int:
+    """Size of ``message`` as UTF-8 JSON, in bytes (what it adds to a ``History``
+    reply or a ``history`` frame, give or take a comma)."""
+    return len(to_json(message))
+
+
 class SendAck(Reply):
     chat_id: str
     cmid: str
@@ -94,21 +131,41 @@ class SendAck(Reply):
 
 
 class HistoryRequest(Request):
-    """Messages with ``seq > after_seq``, oldest first, at most ``limit``."""
+    """Messages with ``seq > after_seq`` (0 ≤ ``after_seq`` ≤ :data:`MAX_SEQ`), oldest
+    first, at most ``limit``."""
 
     chat_id: str
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: int = Field(default=0, ge=0, le=MAX_SEQ)
     limit: int = Field(default=200, ge=1, le=1000)
 
 
 class History(Reply):
     """``top_seq`` is the chat's latest seq (0 when empty); ``more`` is true when
-    messages beyond ``limit`` were left out."""
+    messages were left out — beyond ``limit``, or beyond the page's byte budget
+    (:data:`HISTORY_PAGE_BYTES`): ask again after the last seq received."""
 
     chat_id: str
     messages: list[Message]
     top_seq: int
     more: bool = False
+
+
+class LifecycleRequest(Request):
+    """Record the message of a chat lifecycle change (``rd.chat.lifecycle``).
+
+    Attributes:
+        type: the transition: ``queued`` stores the patron's question (cmid
+            ``ev:question``), ``claimed`` "⟨nickname⟩ joined the chat." (cmid
+            ``ev:claimed:<claimed_at, UTC ISO-8601>``), ``ended`` "The chat was
+            ended by …" (cmid ``ev:ended``, and no patron or operator message is
+            accepted after it); ``closed`` adds nothing.
+        chat: the chat right after the change, as the queue service answered it.
+
+    Replies ``Ok``; recording the same transition again changes nothing.
+    """
+
+    type: ChatEventType
+    chat: ChatView
 
 
 class CannedListRequest(Request):

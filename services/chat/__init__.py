@@ -1,9 +1,11 @@
 """The chat service: the messages of each chat (patron, operator and system) with
 per-chat sequence numbers, and the canned messages of each department.
 
-Endpoints and events are described in :mod:`refdesk.contracts.chat`. It also consumes
-the queue service's chat lifecycle events and records them as messages (the patron's
-question, "Ana joined the chat.", "The chat was ended by the patron.").
+Endpoints and events are described in :mod:`refdesk.contracts.chat`. Chat lifecycle
+changes become messages (the patron's question, "Ana joined the chat.", "The chat was
+ended by the patron."): the gateway reports each change on ``rd.chat.lifecycle`` right
+after it, and the service also consumes the queue service's events as a backstop.
+Once the end is recorded, patron and operator messages are refused (409).
 """
 
 from pathlib import Path

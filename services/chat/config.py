@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from refdesk.contracts import queue
+from refdesk.contracts import chat, queue
 
-MAX_BODY_CHARS = 4000
+MAX_BODY_CHARS = chat.MAX_BODY_CHARS
 """Longest message body stored, in characters (after trimming)."""
+
+HISTORY_PAGE_BYTES = chat.HISTORY_PAGE_BYTES
+"""Byte budget of the messages of one history page (UTF-8 JSON)."""
 
 LIFECYCLE_STREAM = queue.STREAM
 """The queue service's event stream, whose chat events become messages."""
@@ -15,7 +18,14 @@ LIFECYCLE_DURABLE = "chat-lifecycle"
 
 
 QUESTION_CMID = "ev:question"
-"""Client message id of the patron's question, recorded from the ``queued`` event."""
+"""Client message id of the patron's question, recorded for the ``queued`` transition."""
+
+CLAIMED_CMID_PREFIX = "ev:claimed:"
+"""Client message ids of "Ana joined the chat." are this prefix + the claim's
+``claimed_at`` (UTC ISO-8601): one message per claim."""
+
+ENDED_CMID = "ev:ended"
+"""Client message id of "The chat was ended by …"; storing it marks the chat ended."""
 
 SYSTEM_AUTHOR_NAME = "refdesk"
 """``author_name`` of system messages ("Ana joined the chat.")."""

@@ -1,32 +1,33 @@
 """Pure rules of the chat service (no I/O): what a message body may contain, how a
-chat lifecycle event reads as a message, the order of canned messages and the paging
-of history."""
+chat lifecycle transition reads as a message, the order of canned messages and the
+paging of history."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
+from datetime import timezone
 
 from refdesk.bus import Invalid
-from refdesk.contracts.chat import CannedMessage, Message, SendAck, SendRequest
-from refdesk.contracts.queue import ChatEvent
+from refdesk.contracts.chat import CannedMessage, Message, SendAck, SendRequest, json_bytes
+from refdesk.contracts.queue import ChatEventType, ChatView
+from refdesk.text import clean_text
 
-from .config import MAX_BODY_CHARS, QUESTION_CMID, SYSTEM_AUTHOR_NAME
-
-# C0 control characters other than tab and newline (PostgreSQL text refuses NUL).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+from .config import CLAIMED_CMID_PREFIX, ENDED_CMID, MAX_BODY_CHARS, QUESTION_CMID, SYSTEM_AUTHOR_NAME
 
 
 def normalise_body(body: str) -> str:
-    """Return ``body`` as it is stored: line endings as ``\\n``, control characters
-    other than tab and newline removed, surrounding whitespace trimmed.
+    """Return ``body`` as it is stored (:func:`refdesk.text.clean_text`: line endings
+    as ``\\n``, control and bidi override characters removed, surrounding white space
+    trimmed).
 
     Raises:
-        Invalid: (422) nothing is left, or more than ``MAX_BODY_CHARS`` characters are.
+        Invalid: (422) nothing visible is left, or more than ``MAX_BODY_CHARS``
+            characters are.
     """
-    text = _CONTROL.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if not text:
-        raise Invalid("A message cannot be empty.")
+    try:
+        text = clean_text(body)
+    except ValueError:
+        raise Invalid("A message cannot be empty.") from None
     if len(text) > MAX_BODY_CHARS:
         raise Invalid(f"A message can be at most {MAX_BODY_CHARS} characters long.")
     return text
@@ -50,40 +51,52 @@ def ack_for(message: Message, *, duplicate: bool) -> SendAck:
     )
 
 
-def ended_wording(event: ChatEvent) -> str:
+def ended_wording(chat: ChatView) -> str:
     """"The chat was ended by the patron." or "… by <operator nickname>."."""
-    chat = event.chat
     who = "the patron" if chat.ended_by == "patron" else (chat.claimed_by_name or "the librarian")
     return f"The chat was ended by {who}."
 
 
-def lifecycle_message(event: ChatEvent) -> SendRequest | None:
-    """The message that records a chat lifecycle event in the conversation, or None
-    when the event adds nothing to it (``closed``).
+def claimed_cmid(chat: ChatView) -> str:
+    """``ev:claimed:<claimed_at as UTC ISO-8601>`` — the same for every report of one
+    claim (the gateway's and the event's), different for a later claim."""
+    if chat.claimed_at is None:
+        return CLAIMED_CMID_PREFIX.rstrip(":")
+    return CLAIMED_CMID_PREFIX + chat.claimed_at.astimezone(timezone.utc).isoformat()
 
-    * ``queued`` → the patron's question, as the patron (cmid ``question``), so it
+
+def lifecycle_message(transition: ChatEventType, chat: ChatView) -> SendRequest | None:
+    """The message that records a chat lifecycle transition in the conversation, or
+    None when it adds nothing to it (``closed``).
+
+    * ``queued`` → the patron's question, as the patron (cmid ``ev:question``), so it
       becomes the chat's first message;
-    * ``claimed`` → system "<nickname> joined the chat.";
-    * ``ended`` → system "The chat was ended by <the patron | nickname>.".
+    * ``claimed`` → system "<nickname> joined the chat." (cmid :func:`claimed_cmid`);
+    * ``ended`` → system "The chat was ended by <the patron | nickname>." (cmid
+      ``ev:ended``).
 
-    System messages use cmid ``ev:<event_id>``, so a redelivered event is stored once.
+    The cmid depends only on the chat and the transition — never on who reports it
+    or on an event id — so the gateway's report and the redelivered queue event of one
+    transition store one message.
     """
-    chat = event.chat
-    if event.type == "queued":
+    if transition == "queued":
         return SendRequest(
             chat_id=chat.id, cmid=QUESTION_CMID, author_kind="patron",
-            author_name=chat.patron_name, body=chat.question,
+            author_name=chat.patron_name[:100], body=chat.question,
         )
-    if event.type == "claimed":
-        body = f"{chat.claimed_by_name or 'A librarian'} joined the chat."
-    elif event.type == "ended":
-        body = ended_wording(event)
+    if transition == "claimed":
+        cmid, body = claimed_cmid(chat), f"{chat.claimed_by_name or 'A librarian'} joined the chat."
+    elif transition == "ended":
+        cmid, body = ENDED_CMID, ended_wording(chat)
     else:
         return None
-    return SendRequest(
-        chat_id=chat.id, cmid=f"ev:{event.event_id}", author_kind="system",
-        author_name=SYSTEM_AUTHOR_NAME, body=body,
-    )
+    return SendRequest(chat_id=chat.id, cmid=cmid, author_kind="system", author_name=SYSTEM_AUTHOR_NAME, body=body)
+
+
+def ends_chat(request: SendRequest) -> bool:
+    """True for the message that records the chat's end (after it, only lifecycle
+    messages are accepted)."""
+    return request.author_kind == "system" and request.cmid == ENDED_CMID
 
 
 def order_canned(entries: Iterable[tuple[int, CannedMessage]]) -> list[CannedMessage]:
@@ -93,7 +106,24 @@ def order_canned(entries: Iterable[tuple[int, CannedMessage]]) -> list[CannedMes
     return [message for _, message in ordered]
 
 
-def page(messages: Sequence[Message], limit: int) -> tuple[list[Message], bool]:
-    """Split messages fetched with ``limit + 1`` rows into (the first ``limit``,
-    whether more were left out)."""
-    return list(messages[:limit]), len(messages) > limit
+def page(messages: Sequence[Message], limit: int, budget: int) -> tuple[list[Message], bool]:
+    """Cut messages fetched with ``limit + 1`` rows into one history page.
+
+    Args:
+        limit: most messages in the page.
+        budget: most bytes of UTF-8 JSON the page's messages may take
+            (:func:`refdesk.contracts.chat.json_bytes`); the first message is always
+            kept, so a page is never empty while messages remain.
+
+    Returns:
+        (the page's messages, whether more were left out — by ``limit`` or by ``budget``).
+    """
+    kept: list[Message] = []
+    used = 0
+    for message in messages[:limit]:
+        size = json_bytes(message)
+        if kept and used + size > budget:
+            break
+        kept.append(message)
+        used += size
+    return kept, len(messages) > len(kept)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from refdesk.contracts import chat
+from refdesk.contracts.common import Ok
 from refdesk.outbox import OutboxRelay
 from refdesk.service import Context
 
 from . import domain, lifecycle, seed
+from .config import HISTORY_PAGE_BYTES
 from .store import ChatStore
 
 
@@ -21,21 +23,41 @@ class ChatEndpoints:
     async def send(self, request: chat.SendRequest) -> chat.SendAck:
         """``rd.chat.send``: store a message (body trimmed) with the chat's next seq and
         publish ``MessagePosted``; a retry with the same (chat, author kind, cmid) gets
-        the original ack with ``duplicate=true``.
+        the original ack with ``duplicate=true`` (also after the chat ended).
 
         Raises:
             Invalid: (422) the body is blank once trimmed.
+            Conflict: (409) "This chat has ended." — the chat's end is recorded.
         """
-        message, duplicate = await self._store.add_message(domain.normalise_send(request))
+        return await self._store_message(domain.normalise_send(request))
+
+    async def lifecycle(self, request: chat.LifecycleRequest) -> Ok:
+        """``rd.chat.lifecycle``: record the message of a chat lifecycle transition
+        (:func:`domain.lifecycle_message`) through the same idempotent path as
+        :meth:`send`; recording a transition again stores nothing. Lifecycle messages
+        are accepted after the end, and the ``ended`` one marks the chat ended.
+
+        Raises:
+            Invalid: (422) the question is blank once trimmed.
+        """
+        message = domain.lifecycle_message(request.type, request.chat)
+        if message is not None:
+            await self._store_message(domain.normalise_send(message), lifecycle=True)
+        return Ok()
+
+    async def _store_message(self, request: chat.SendRequest, *, lifecycle: bool = False) -> chat.SendAck:
+        message, duplicate = await self._store.add_message(request, after_end=lifecycle, ends=domain.ends_chat(request))
         if not duplicate:
             self._relay.wake()
         return domain.ack_for(message, duplicate=duplicate)
 
     async def history(self, request: chat.HistoryRequest) -> chat.History:
         """``rd.chat.history``: messages with ``seq > after_seq``, oldest first, at most
-        ``limit``; ``more`` when some were left out; ``top_seq`` 0 for an unknown chat."""
+        ``limit`` and about :data:`~refdesk.contracts.chat.HISTORY_PAGE_BYTES` of JSON
+        (at least one message); ``more`` when some were left out; ``top_seq`` 0 for an
+        unknown chat."""
         rows, top_seq = await self._store.history(request.chat_id, request.after_seq, request.limit + 1)
-        messages, more = domain.page(rows, request.limit)
+        messages, more = domain.page(rows, request.limit, HISTORY_PAGE_BYTES)
         return chat.History(chat_id=request.chat_id, messages=messages, top_seq=top_seq, more=more)
 
     async def canned_list(self, request: chat.CannedListRequest) -> chat.CannedList:
@@ -54,5 +76,6 @@ async def wire(ctx: Context) -> None:
     handlers = ChatEndpoints(store, ctx.relay)
     ctx.endpoints.add(chat.SEND, chat.SendRequest, handlers.send)
     ctx.endpoints.add(chat.HISTORY, chat.HistoryRequest, handlers.history)
+    ctx.endpoints.add(chat.LIFECYCLE, chat.LifecycleRequest, handlers.lifecycle)
     ctx.endpoints.add(chat.CANNED_LIST, chat.CannedListRequest, handlers.canned_list)
-    ctx.background(lifecycle.run_consumer(ctx.nc, handlers.send, ctx.stop), "chat-lifecycle")
+    ctx.background(lifecycle.run_consumer(ctx.nc, handlers.lifecycle, ctx.stop), "chat-lifecycle")

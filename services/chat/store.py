@@ -7,15 +7,19 @@ from collections.abc import Iterable
 import asyncpg
 
 from refdesk import outbox
+from refdesk.bus import Conflict
 from refdesk.contracts.chat import CannedMessage, Message, MessagePosted, SendRequest, message_event_subject
 from refdesk.ids import new_id
 
 _MESSAGE_COLUMNS = "id, chat_id, seq, cmid, author_kind, author_id, author_name, body, sent_at"
 
+# Takes the chat's counter row lock for the rest of the transaction: sends to one chat
+# queue here, so the ``ended`` read below is never stale. RETURNING gives the new row;
+# ``was_ended`` tells whether the end had been recorded before this message.
 _BUMP_COUNTER = """
-INSERT INTO chat_counters (chat_id, last_seq) VALUES ($1, 1)
-ON CONFLICT (chat_id) DO UPDATE SET last_seq = chat_counters.last_seq + 1
-RETURNING last_seq
+INSERT INTO chat_counters AS c (chat_id, last_seq, ended) VALUES ($1, 1, $2)
+ON CONFLICT (chat_id) DO UPDATE SET last_seq = c.last_seq + 1, ended = c.ended OR $2
+RETURNING last_seq, ended AND NOT $2 AS was_ended
 """
 
 
@@ -25,14 +29,27 @@ class ChatStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def add_message(self, request: SendRequest) -> tuple[Message, bool]:
+    async def add_message(
+        self, request: SendRequest, *, after_end: bool = False, ends: bool = False,
+    ) -> tuple[Message, bool]:
         """Store one (already normalised) message and enqueue its ``MessagePosted``
         event, in one transaction.
+
+        Args:
+            after_end: store it even when the chat's end is recorded (lifecycle
+                messages: a late question or join is still part of the transcript).
+            ends: this message records the chat's end; the chat's ``ended`` flag is
+                set in the same transaction.
 
         Returns:
             (message, duplicate): when a message with the same (chat, author kind,
             cmid) exists — stored before, or by a concurrent send that won — it is
             returned unchanged with ``duplicate`` true and nothing is written.
+
+        Raises:
+            Conflict: (409) "This chat has ended." — the end is recorded (checked under
+                the chat's counter row lock) and ``after_end`` is false; nothing is
+                written.
         """
         key = (request.chat_id, request.author_kind, request.cmid)
         try:
@@ -40,7 +57,9 @@ class ChatStore:
                 existing = await self._find(conn, *key)
                 if existing is not None:
                     return existing, True
-                seq = await conn.fetchval(_BUMP_COUNTER, request.chat_id)
+                seq, was_ended = await conn.fetchrow(_BUMP_COUNTER, request.chat_id, ends)
+                if was_ended and not after_end:
+                    raise Conflict("This chat has ended.")  # rolls the bump back
                 row = await conn.fetchrow(
                     f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())"
                     f" RETURNING {_MESSAGE_COLUMNS}",

@@ -5,19 +5,19 @@ lifecycle recorded as messages."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from nats.aio.client import Client
+from nats.js.errors import NotFoundError
 
 from refdesk import bus
 from refdesk.contracts import chat, queue
-from refdesk.contracts.common import utcnow
+from refdesk.contracts.common import Ok, utcnow
 from refdesk.ids import new_id
 from tests.support import eventually, running
 
 pytestmark = pytest.mark.integration
-
-
 
 
 async def send(nc: Client, chat_id: str, cmid: str, body: str, kind: str = "patron") -> chat.SendAck:
@@ -143,6 +143,34 @@ def chat_event(kind: queue.ChatEventType, view: queue.ChatView) -> queue.ChatEve
     return queue.ChatEvent(event_id=new_id(), type=kind, chat=view)
 
 
+def chat_views(question: str) -> tuple[queue.ChatView, queue.ChatView, queue.ChatView]:
+    """A chat as the queue service reports it when queued, claimed by Ben and ended by him."""
+    queued = queue.ChatView(id=new_id(), department_id="archives", department_name="Archives", state="queued",
+                            patron_name="Maya", question=question, queued_at=utcnow())
+    claimed = queued.model_copy(update={"state": "active", "claimed_by": "ben", "claimed_by_name": "Ben",
+                                        "claimed_at": queued.queued_at + timedelta(seconds=42)})
+    ended = claimed.model_copy(update={"state": "ended", "ended_by": "operator",
+                                       "ended_at": claimed.claimed_at + timedelta(minutes=5)})
+    return queued, claimed, ended
+
+
+async def record(nc: Client, kind: queue.ChatEventType, view: queue.ChatView) -> None:
+    """Report a lifecycle transition the way the gateway does (``rd.chat.lifecycle``)."""
+    await bus.request(nc, chat.LIFECYCLE, chat.LifecycleRequest(type=kind, chat=view), Ok)
+
+
+async def consumer_caught_up(nc: Client) -> None:
+    """Wait until the lifecycle consumer exists and has handled every queue event."""
+    async def probe() -> bool:
+        try:
+            info = await nc.jsm().consumer_info(queue.STREAM, "chat-lifecycle")
+        except NotFoundError:
+            return False
+        return info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq > 0
+
+    await eventually(probe, what="the chat-lifecycle consumer to catch up")
+
+
 async def lifecycle_messages(nc: Client, chat_id: str, count: int) -> list[tuple[int, str, str, str]]:
     """Wait until the chat has ``count`` messages; return (seq, kind, author, body)."""
     async def probe() -> chat.History | None:
@@ -157,10 +185,7 @@ async def test_lifecycle_consumer_waits_for_the_queue_stream_and_is_idempotent(s
     async with running(servers, "chat") as stack:  # no queue service: QUEUE_EVENTS does not exist yet
         js = stack.nc.jetstream()
         await js.add_stream(name=queue.STREAM, subjects=queue.STREAM_SUBJECTS)
-        queued = queue.ChatView(id=new_id(), department_id="archives", department_name="Archives", state="queued",
-                                patron_name="Maya", question="Can I see the 1890 maps?", queued_at=utcnow())
-        claimed = queued.model_copy(update={"state": "active", "claimed_by": "ben", "claimed_by_name": "Ben"})
-        ended = claimed.model_copy(update={"state": "ended", "ended_by": "operator"})
+        queued, claimed, ended = chat_views("Can I see the 1890 maps?")
         claim_event = chat_event("claimed", claimed)
         for kind, event in [("queued", chat_event("queued", queued)), ("claimed", claim_event),
                             ("claimed", claim_event), ("ended", chat_event("ended", ended)),
@@ -196,3 +221,110 @@ async def test_queue_lifecycle_appears_as_messages(servers) -> None:
         await bus.request(nc, queue.CHAT_END, queue.EndRequest(chat_id=created.id, ended_by="patron"), queue.ChatView)
         assert (await lifecycle_messages(nc, created.id, 3))[2] == \
             (3, "system", "refdesk", "The chat was ended by the patron.")
+
+
+async def test_the_lifecycle_endpoint_and_the_consumer_store_each_transition_once(servers) -> None:
+    async with running(servers, "chat") as stack:
+        js = stack.nc.jetstream()
+        await js.add_stream(name=queue.STREAM, subjects=queue.STREAM_SUBJECTS)
+        views = dict(zip(("queued", "claimed", "ended"), chat_views("Where are the 1890 maps?"), strict=True))
+        chat_id = views["queued"].id
+        for kind, view in views.items():
+            # the gateway's report (twice, as after a retried claim) races the queue event
+            event = bus.dumps(chat_event(kind, view))
+            await asyncio.gather(record(stack.nc, kind, view), record(stack.nc, kind, view),
+                                 js.publish(queue.chat_event_subject(chat_id, kind), event))
+        await record(stack.nc, "closed", views["ended"].model_copy(update={"state": "closed"}))
+        await consumer_caught_up(stack.nc)
+
+        assert [(m.seq, m.author_kind, m.body) for m in (await history(stack.nc, chat_id)).messages] == [
+            (1, "patron", "Where are the 1890 maps?"),
+            (2, "system", "Ben joined the chat."),
+            (3, "system", "The chat was ended by Ben."),
+        ]
+
+
+async def test_a_later_claim_of_the_same_chat_is_a_new_message(servers) -> None:
+    async with running(servers, "chat") as stack:
+        _, claimed, _ = chat_views("Is the reading room open?")
+        again = claimed.model_copy(update={"claimed_by_name": "Cleo",
+                                           "claimed_at": claimed.claimed_at + timedelta(minutes=1)})
+        for view in (claimed, claimed, again):
+            await record(stack.nc, "claimed", view)
+        bodies = [m.body for m in (await history(stack.nc, claimed.id)).messages]
+        assert bodies == ["Ben joined the chat.", "Cleo joined the chat."]
+
+
+async def test_after_the_end_only_retries_and_lifecycle_messages_are_stored(servers) -> None:
+    async with running(servers, "chat") as stack:
+        queued, claimed, ended = chat_views("Do you keep old yearbooks?")
+        chat_id = queued.id
+        await record(stack.nc, "claimed", claimed)
+        before = await send(stack.nc, chat_id, "p-1", "Hello?")
+        answer = await send(stack.nc, chat_id, "o-1", "Hi, yes we do.", "operator")
+        await record(stack.nc, "ended", ended)
+
+        for kind, cmid in (("patron", "p-2"), ("operator", "o-2")):
+            with pytest.raises(bus.BusError) as refused:
+                await send(stack.nc, chat_id, cmid, "One more thing…", kind)
+            assert (refused.value.code, refused.value.message) == ("409", "This chat has ended.")
+        retry = await send(stack.nc, chat_id, "p-1", "Hello?")
+        assert retry.duplicate and without_duplicate_flag(retry) == without_duplicate_flag(before)
+        assert (await send(stack.nc, chat_id, "o-1", "Hi, yes we do.", "operator")).seq == answer.seq
+        # a late report of an earlier transition is still part of the transcript
+        await record(stack.nc, "queued", queued)
+
+        stored = await history(stack.nc, chat_id)
+        assert [(m.seq, m.author_kind, m.body) for m in stored.messages] == [
+            (1, "system", "Ben joined the chat."),
+            (2, "patron", "Hello?"),
+            (3, "operator", "Hi, yes we do."),
+            (4, "system", "The chat was ended by Ben."),
+            (5, "patron", "Do you keep old yearbooks?"),
+        ]
+        assert stored.top_seq == 5  # the refused sends left no gap
+
+
+async def test_sends_racing_the_end_are_stored_before_it_or_refused(servers) -> None:
+    async with running(servers, "chat") as stack:
+        _, claimed, ended = chat_views("Can I renew online?")
+        chat_id = claimed.id
+        await record(stack.nc, "claimed", claimed)
+
+        async def attempt(i: int) -> chat.SendAck | bus.BusError:
+            try:
+                return await send(stack.nc, chat_id, f"p-{i}", f"Message {i}")
+            except bus.BusError as exc:
+                return exc
+
+        outcomes = await asyncio.gather(*(attempt(i) for i in range(10)), record(stack.nc, "ended", ended),
+                                        *(attempt(i) for i in range(10, 20)))
+        stored = (await history(stack.nc, chat_id)).messages
+        end_seq = next(m.seq for m in stored if m.body.startswith("The chat was ended"))
+        acks = [o for o in outcomes if isinstance(o, chat.SendAck)]
+        refusals = [o for o in outcomes if isinstance(o, bus.BusError)]
+        assert all(ack.seq < end_seq for ack in acks)
+        assert all((r.code, r.message) == ("409", "This chat has ended.") for r in refusals)
+        assert len(acks) + len(refusals) == 20
+        assert [m.seq for m in stored] == list(range(1, len(acks) + 3))  # joined + acks + ended, no gap
+
+
+async def test_history_pages_stay_under_the_nats_payload_limit(servers) -> None:
+    async with running(servers, "chat") as stack:
+        chat_id = new_id()
+        bodies = [f"{i:03d}" + "图" * 3996 for i in range(100)]  # 3,999 characters, ~12 KB of UTF-8 each
+        for i, body in enumerate(bodies):
+            await send(stack.nc, chat_id, f"m{i}", body)
+
+        received: list[chat.Message] = []
+        after, more = 0, True
+        while more:
+            request = chat.HistoryRequest(chat_id=chat_id, after_seq=after, limit=200)
+            msg = await stack.nc.request(chat.HISTORY, bus.dumps(request), timeout=5)
+            assert len(msg.data) <= chat.HISTORY_PAGE_BYTES + 1024
+            page = chat.History.model_validate_json(msg.data)
+            assert page.messages and page.top_seq == 100
+            received.extend(page.messages)
+            after, more = page.messages[-1].seq, page.more
+        assert [m.seq for m in received] == list(range(1, 101))
+        assert [m.body for m in received] == bodies

@@ -14,10 +14,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
+import nats
 import pytest
 import pytest_asyncio
+import structlog.testing
+from nats.js.errors import NotFoundError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -25,8 +29,11 @@ from gateway import session
 from refdesk import bus
 from refdesk.bus import BusError
 from refdesk.contracts.analytics import Dataset, DatasetRequest
-from refdesk.contracts.queue import OPERATOR_GET, OperatorProfile, OperatorRef
-from tests.support import Stack, running_system
+from refdesk.contracts.chat import HISTORY, History, HistoryRequest
+from refdesk.contracts.common import utcnow
+from refdesk.contracts.queue import OPERATOR_GET, ChatView, OperatorProfile, OperatorRef, chat_event_subject
+from refdesk.contracts.queue import STREAM as QUEUE_STREAM
+from tests.support import Stack, eventually, running_system
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -206,11 +213,46 @@ async def test_departments_health_and_security_headers(gw: Gateway) -> None:
 async def test_patron_chat_creation_is_validated(gw: Gateway) -> None:
     blank = await gw.http.post("/api/patron/chats", json={"department_id": "reference", "name": "  ", "question": "?"})
     assert blank.status_code == 422 and blank.json()["detail"] == "Your name must not be empty."
+    invisible = await gw.http.post("/api/patron/chats", json={
+        "department_id": "reference", "name": "Pat", "question": "\u200b\u202e \r\n"})
+    assert invisible.status_code == 422 and invisible.json()["detail"] == "Your question must not be blank."
     email = await gw.http.post("/api/patron/chats", json={
         "department_id": "reference", "name": "Pat", "email": "not-an-address", "question": "?"})
     assert email.status_code == 422 and email.json()["detail"] == "Your email address is not a valid email address."
     unknown = await gw.http.post("/api/patron/chats", json={"department_id": "nowhere", "name": "Pat", "question": "?"})
     assert unknown.status_code == 404 and isinstance(unknown.json()["detail"], str)
+
+
+def assert_security_headers(response: httpx.Response) -> None:
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_text_that_is_not_unicode_is_refused_readably_with_the_security_headers(gw: Gateway) -> None:
+    good = {"department_id": "reference", "name": "Pat", "email": "pat@example.org", "question": "Any maps?",
+            "page_url": "https://library.example.edu/maps"}
+    cases = [("/api/patron/chats", {**good, field: "x\ud800"}) for field in good]
+    cases += [("/api/patron/chats", {**good, "\ud800": 1}),
+              ("/api/auth/login", {"username": "ana\ud800", "password": "librarian"})]
+    for path, body in cases:
+        # json.dumps escapes the lone surrogate as \ud800: valid JSON text, invalid Unicode
+        response = await gw.http.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
+        assert response.status_code == 422, (body, response.text)
+        assert response.headers["content-type"] == "application/json"
+        assert_security_headers(response)
+        detail = response.json()["detail"]
+        assert "not allowed" in detail or "not a known field" in detail, detail
+
+
+async def test_validation_errors_never_echo_what_was_submitted(gw: Gateway) -> None:
+    secret = "My library card number is 29876543 and " + "x" * 2000
+    response = await gw.http.post("/api/patron/chats", json={"department_id": "reference", "name": "Pat",
+                                                             "question": secret})
+    assert response.status_code == 422
+    assert response.json()["detail"] == "Your question must be at most 2000 characters."
+    assert all(set(error) == {"loc", "type", "msg"} for error in response.json()["errors"])
+    assert "29876543" not in response.text
+    assert_security_headers(response)
 
 
 async def test_a_service_that_does_not_answer_reads_well(gw: Gateway) -> None:
@@ -241,14 +283,45 @@ async def test_malformed_and_oversized_frames_keep_the_connection(gw: Gateway, c
     assert (await patron.expect("error"))["code"] == "400"
     answer = await patron.request({"type": "chat.subscribe", "chat_id": conversation.chat_id, "after_seq": "x"})
     assert answer["code"] == "400" and "after_seq must be a whole number" in answer["message"]
-    await patron.send(json.dumps({"type": "chat.send", "chat_id": conversation.chat_id, "cmid": "big",
-                                  "body": "x" * 70_000}))
-    assert (await patron.expect("error"))["code"] == "413"
+    oversized = await patron.request({"type": "chat.send", "chat_id": conversation.chat_id, "cmid": "big",
+                                      "body": "x" * 70_000})  # answered with its ref, so the client's waiter ends
+    assert (oversized["type"], oversized["code"]) == ("error", "413")
     too_long = await patron.request({"type": "chat.send", "chat_id": conversation.chat_id, "cmid": "long",
-                                     "body": "x" * 4001})
+                                     "body": " " + "x" * 4001})
     assert too_long["code"] == "422" and "at most 4000 characters" in too_long["message"]
+    # a lone surrogate (a JSON escape only) cannot be stored or echoed: 400, the socket stays open
+    await patron.send('{"type": "chat.send", "chat_id": "%s", "cmid": "bad", "body": "x\\ud800", "ref": "s1"}'
+                      % conversation.chat_id)
+    assert (await patron.expect_answer("s1"))["code"] == "400"
+    await patron.send('{"type": "ping", "ref": "\\ud800"}')
+    assert (await patron.expect("error"))["message"] == "The frame contains text that is not valid Unicode."
     ack = await patron.ok({"type": "chat.send", "chat_id": conversation.chat_id, "cmid": "after", "body": "Still here"})
     assert ack["duplicate"] is False
+
+
+async def test_the_length_limit_counts_the_body_as_stored(gw: Gateway, conversation: Conversation) -> None:
+    patron, chat_id = conversation.patron, conversation.chat_id
+    padded = await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "padded",
+                              "body": "  " + "x" * 3999 + "  "})
+    crlf = await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "crlf",
+                            "body": "a" * 3998 + "\r\n" + "b"})  # 4,001 characters sent, 4,000 stored
+    stored = await bus.request(gw.stack.nc, HISTORY, HistoryRequest(chat_id=chat_id, after_seq=padded["seq"] - 1),
+                               History)
+    assert [(m.seq, m.body) for m in stored.messages] == [
+        (padded["seq"], "x" * 3999), (crlf["seq"], "a" * 3998 + "\nb")]
+
+
+async def test_subscribe_after_seq_is_bounded(gw: Gateway, conversation: Conversation) -> None:
+    patron, chat_id = conversation.patron, conversation.chat_id
+    for i, after_seq in enumerate(("1e30", str(10**30), str(2**63), str(2**53 + 1))):
+        await patron.send('{"type": "chat.subscribe", "chat_id": "%s", "after_seq": %s, "ref": "a%d"}'
+                          % (chat_id, after_seq, i))
+        answer = await patron.expect_answer(f"a{i}")
+        assert answer["type"] == "error" and answer["code"] == "400", answer
+        assert answer["message"].startswith('Bad "chat.subscribe" frame: after_seq must be'), answer
+    await patron.drain()
+    at_bound = await patron.ok({"type": "chat.subscribe", "chat_id": chat_id, "after_seq": 2**53})
+    assert (await patron.expect("history"))["messages"] == [] and at_bound["top_seq"] >= 2
 
 
 async def test_patron_token_reaches_only_its_own_chat(gw: Gateway, conversation: Conversation) -> None:
@@ -371,9 +444,151 @@ async def test_end_then_reference_analytics(gw: Gateway, conversation: Conversat
     assert incomplete["code"] == "422"
     required = [f for f in dataset["fields"] if f["required"]]
     assert all(f["label"] in incomplete["message"] or f["key"] in incomplete["message"] for f in required)
-    values = {f["key"]: prefill.get(f["key"]) if f["kind"] == "number" else (f["options"] or ["x"])[0]
-              for f in required}
+    values = required_values(form)
     record = await ana.ok({"type": "ra.save", "chat_id": chat_id, "dataset_id": dataset["id"], "values": values})
     assert record["chat_id"] == chat_id and record["operator_id"] == ended["claimed_by"]
     closed = await ana.ok({"type": "chat.close", "chat_id": chat_id})
     assert closed["state"] == "closed"
+
+
+# --- transcript order and lifecycle messages ----------------------------------------
+
+
+async def lifecycle_consumer_caught_up(gw: Gateway, last_chat_id: str) -> None:
+    """Wait until the queue service has published the ``ended`` event of the last chat
+    (its outbox relays events in commit order, so every earlier one is in the stream
+    too) and the chat service's ``chat-lifecycle`` consumer has handled them all."""
+    jsm = gw.stack.nc.jsm()
+
+    async def published() -> bool:
+        try:
+            await jsm.get_last_msg(QUEUE_STREAM, chat_event_subject(last_chat_id, "ended"))
+        except NotFoundError:
+            return False
+        return True
+
+    async def handled() -> bool:
+        info = await jsm.consumer_info(QUEUE_STREAM, "chat-lifecycle")
+        return info.num_pending == 0 and info.num_ack_pending == 0
+
+    await eventually(published, what="the last ended event in QUEUE_EVENTS")
+    await eventually(handled, what="the chat-lifecycle consumer to catch up")
+
+
+async def transcript(gw: Gateway, chat_id: str) -> list[tuple[str, str, str]]:
+    page = await bus.request(gw.stack.nc, HISTORY, HistoryRequest(chat_id=chat_id), History)
+    assert [m.seq for m in page.messages] == list(range(1, len(page.messages) + 1))
+    return [(m.author_kind, m.cmid, m.body) for m in page.messages]
+
+
+async def test_lifecycle_messages_come_before_what_follows_them(gw: Gateway) -> None:
+    ana = await online_operator(gw, "ana", ["reference"])
+    chat_ids = []
+    for i in range(20):
+        created = await new_chat(gw, "reference", question=f"Question {i}")
+        chat_id = created["chat_id"]
+        chat_ids.append(chat_id)
+        patron, _ = await Client.open(gw, created["token"])
+        await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "p1", "body": "Are you there?"})
+        # the claim and the greeting back to back: the greeting must follow "Ana joined the chat."
+        await ana.send({"type": "chat.claim", "chat_id": chat_id, "ref": f"claim-{i}"})
+        await ana.send({"type": "chat.send", "chat_id": chat_id, "cmid": "o1", "body": "Hi, I'm Ana.",
+                        "ref": f"hi-{i}"})
+        assert (await ana.expect_answer(f"claim-{i}"))["type"] == "reply"
+        assert (await ana.expect_answer(f"hi-{i}"))["type"] == "reply"
+        assert (await ana.ok({"type": "chat.end", "chat_id": chat_id}))["state"] == "ended"
+        await patron.close()
+        assert await transcript(gw, chat_id) == [
+            ("patron", "ev:question", f"Question {i}"),
+            ("patron", "p1", "Are you there?"),
+            ("system", ANY, "Ana joined the chat."),
+            ("operator", "o1", "Hi, I'm Ana."),
+            ("system", "ev:ended", "The chat was ended by Ana."),
+        ], f"chat {i}"
+    await ana.close()
+    # the durable consumer (the backstop) writes nothing a second time
+    await lifecycle_consumer_caught_up(gw, chat_ids[-1])
+    for chat_id in chat_ids:
+        assert [kind for kind, _, _ in await transcript(gw, chat_id)] == \
+            ["patron", "patron", "system", "operator", "system"]
+
+
+
+async def test_a_failed_lifecycle_report_is_logged_and_never_fails_the_user(servers, gw: Gateway) -> None:
+    lonely = await nats.connect(await servers.fresh_nats())  # a NATS where no chat service answers
+    try:
+        gateway = session.Gateway(lonely, gw.stack.settings, hub=None)  # type: ignore[arg-type]
+        chat = ChatView(id="c1", department_id="reference", department_name="Reference", state="queued",
+                        patron_name="Pat", question="Any maps?", queued_at=utcnow())
+        with structlog.testing.capture_logs() as logs:
+            await gateway.record_lifecycle("queued", chat)
+        assert [(entry["event"], entry["transition"]) for entry in logs
+                if entry["event"] == "gateway.lifecycle_not_recorded"] == [("gateway.lifecycle_not_recorded", "queued")]
+    finally:
+        await lonely.close()
+
+
+# --- large histories ------------------------------------------------------------------
+
+
+async def test_a_history_bigger_than_a_nats_message_is_replayed_in_order(gw: Gateway) -> None:
+    created = await new_chat(gw, "archives", question="Which boxes hold the 1890 letters?")
+    chat_id = created["chat_id"]
+    patron, _ = await Client.open(gw, created["token"])
+    bodies = [f"{i:03d}" + "图" * 3996 for i in range(100)]  # 3,999 characters, ~12 KB of UTF-8 each
+    for i, body in enumerate(bodies):
+        await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": f"m{i}", "body": body})
+
+    reader, _ = await Client.open(gw, created["token"])  # websockets' default: frames up to 1 MiB
+    received: list[Frame] = []
+    while True:  # as the page does: subscribe again after the last seq while "more"
+        after_seq = received[-1]["seq"] if received else 0
+        subscribed = await reader.ok({"type": "chat.subscribe", "chat_id": chat_id, "after_seq": after_seq})
+        history = await reader.expect("history")
+        assert history["messages"] and subscribed["top_seq"] == 101
+        received.extend(history["messages"])
+        if not history["more"]:
+            break
+    assert [m["seq"] for m in received] == list(range(1, 102))
+    assert [m["body"] for m in received] == ["Which boxes hold the 1890 letters?", *bodies]
+    await patron.close()
+    await reader.close()
+
+
+# --- Reference Analytics: the owner's record ------------------------------------------
+
+
+def required_values(form: Frame) -> dict[str, Any]:
+    """Values for every required field of the RA form, from the prefill where it has one."""
+    return {f["key"]: form["prefill"].get(f["key"]) if f["kind"] == "number" else (f["options"] or ["x"])[0]
+            for f in form["dataset"]["fields"] if f["required"]}
+
+
+async def test_reference_analytics_belong_to_the_chat_owner_or_an_admin(gw: Gateway) -> None:
+    ana = await online_operator(gw, "ana", ["reference"])
+    ben, _ = await Client.open(gw, await login(gw, "ben"))  # a Reference member, not the owner
+    cleo, _ = await Client.open(gw, await login(gw, "cleo"))  # an admin
+    chat_id = (await new_chat(gw, "reference", question="Where is the map room?"))["chat_id"]
+    claimed = await ana.ok({"type": "chat.claim", "chat_id": chat_id})
+    await ana.ok({"type": "chat.end", "chat_id": chat_id})
+    form = await ana.ok({"type": "ra.form", "chat_id": chat_id})
+    values = required_values(form)
+    save = {"type": "ra.save", "chat_id": chat_id, "dataset_id": form["dataset"]["id"], "values": values}
+
+    for frame in ({"type": "ra.form", "chat_id": chat_id}, save):
+        refused = await ben.request(frame)
+        assert (refused["code"], refused["message"]) == ("403", "Only Ana can record its Reference Analytics.")
+
+    unclaimed = (await new_chat(gw, "reference", question="Is the library open on Sunday?"))["chat_id"]
+    for who in (ana, cleo):
+        for frame in ({"type": "ra.form", "chat_id": unclaimed}, {**save, "chat_id": unclaimed}):
+            refused = await who.request(frame)
+            assert (refused["code"], refused["message"]) == (
+                "403", "Reference Analytics can only be recorded for a chat a librarian has claimed.")
+
+    assert (await cleo.ok({"type": "ra.form", "chat_id": chat_id}))["prefill"]["operator_id"] == claimed["claimed_by"]
+    by_admin = await cleo.ok(save)
+    assert by_admin["operator_id"] == claimed["claimed_by"]  # the record stays Ana's
+    assert (await ana.ok(save))["operator_id"] == claimed["claimed_by"]
+    for client in (ana, ben, cleo):
+        await client.close()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from pydantic import ValidationError
 
 from refdesk.bus import Invalid
-from refdesk.contracts.chat import CannedMessage, Message, SendRequest
+from refdesk.contracts.chat import HISTORY_PAGE_BYTES, CannedMessage, HistoryRequest, Message, SendRequest, json_bytes
 from refdesk.contracts.queue import ChatEvent, ChatView
 from services.chat import domain
 from services.chat.config import MAX_BODY_CHARS
@@ -16,17 +17,16 @@ from services.chat.seed import demo_canned
 T0 = datetime(2026, 11, 30, 14, 3, 22, tzinfo=timezone.utc)
 
 
-def chat_event(kind: str, **chat: object) -> ChatEvent:
-    view = ChatView(
+def view(**chat: object) -> ChatView:
+    return ChatView(
         id="c1", department_id="reference", department_name="Reference", state="queued",
         patron_name="Maya", question="Do you have the 1923 city directory?", queued_at=T0,
     ).model_copy(update=chat)
-    return ChatEvent(event_id="e42", type=kind, chat=view)
 
 
-def message(seq: int) -> Message:
+def message(seq: int, body: str = "hi") -> Message:
     return Message(id=f"m{seq}", chat_id="c1", seq=seq, cmid=f"k{seq}", author_kind="patron",
-                   author_name="Maya", body="hi", sent_at=T0)
+                   author_name="Maya", body=body, sent_at=T0)
 
 
 # --- bodies -----------------------------------------------------------------------
@@ -56,6 +56,12 @@ def test_body_length_limit_counts_after_trimming() -> None:
         domain.normalise_body("x" * (MAX_BODY_CHARS + 1))
 
 
+def test_body_length_limit_counts_a_crlf_as_one_newline() -> None:
+    body = "a" * (MAX_BODY_CHARS - 2) + "\r\n" + "b"
+    assert len(body) == MAX_BODY_CHARS + 1
+    assert len(domain.normalise_body(body)) == MAX_BODY_CHARS
+
+
 def test_normalise_send_keeps_everything_but_the_body() -> None:
     request = SendRequest(chat_id="c1", cmid="k1", author_kind="operator", author_id="ana",
                           author_name="Ana", body="  Hello!  ")
@@ -71,38 +77,63 @@ def test_ack_mirrors_the_stored_message() -> None:
 
 # --- lifecycle messages -------------------------------------------------------------
 
-def test_queued_event_becomes_the_patrons_question() -> None:
-    request = domain.lifecycle_message(chat_event("queued"))
+CLAIMED_AT = datetime(2026, 11, 30, 14, 5, 1, 250000, tzinfo=timezone.utc)
+
+
+def test_queued_becomes_the_patrons_question() -> None:
+    request = domain.lifecycle_message("queued", view())
     assert request is not None
     assert (request.author_kind, request.cmid, request.author_name, request.body) == \
         ("patron", "ev:question", "Maya", "Do you have the 1923 city directory?")
 
 
-def test_claimed_event_says_who_joined() -> None:
-    request = domain.lifecycle_message(chat_event("claimed", state="active", claimed_by="ana", claimed_by_name="Ana"))
+def test_claimed_says_who_joined_with_a_cmid_from_the_claim_time() -> None:
+    request = domain.lifecycle_message(
+        "claimed", view(state="active", claimed_by="ana", claimed_by_name="Ana", claimed_at=CLAIMED_AT))
     assert request is not None
-    assert (request.author_kind, request.cmid, request.body) == ("system", "ev:e42", "Ana joined the chat.")
+    assert (request.author_kind, request.cmid, request.body) == \
+        ("system", "ev:claimed:2026-11-30T14:05:01.250000+00:00", "Ana joined the chat.")
+
+
+def test_claimed_cmid_names_the_same_instant_the_same_way_in_any_time_zone() -> None:
+    elsewhere = CLAIMED_AT.astimezone(timezone(timedelta(hours=-5)))
+    assert domain.claimed_cmid(view(claimed_at=elsewhere)) == domain.claimed_cmid(view(claimed_at=CLAIMED_AT))
+    later = domain.claimed_cmid(view(claimed_at=CLAIMED_AT + timedelta(microseconds=1)))
+    assert later != domain.claimed_cmid(view(claimed_at=CLAIMED_AT))
 
 
 @pytest.mark.parametrize(("ended_by", "wording"), [
     ("patron", "The chat was ended by the patron."),
     ("operator", "The chat was ended by Ana."),
 ])
-def test_ended_event_says_who_ended_it(ended_by: str, wording: str) -> None:
-    event = chat_event("ended", state="ended", claimed_by="ana", claimed_by_name="Ana", ended_by=ended_by)
-    request = domain.lifecycle_message(event)
+def test_ended_says_who_ended_it(ended_by: str, wording: str) -> None:
+    request = domain.lifecycle_message("ended", view(state="ended", claimed_by="ana", claimed_by_name="Ana",
+                                                     claimed_at=CLAIMED_AT, ended_by=ended_by))
     assert request is not None
-    assert (request.author_kind, request.cmid, request.body) == ("system", "ev:e42", wording)
+    assert (request.author_kind, request.cmid, request.body) == ("system", "ev:ended", wording)
+    assert domain.ends_chat(request)
 
 
-def test_closed_event_adds_no_message() -> None:
-    assert domain.lifecycle_message(chat_event("closed", state="closed")) is None
+def test_only_the_end_message_ends_the_chat() -> None:
+    claimed = domain.lifecycle_message("claimed", view(claimed_by_name="Ana", claimed_at=CLAIMED_AT))
+    question = domain.lifecycle_message("queued", view())
+    assert claimed is not None and question is not None
+    assert not domain.ends_chat(claimed) and not domain.ends_chat(question)
+    # a patron who picks the cmid "ev:ended" ends nothing
+    assert not domain.ends_chat(question.model_copy(update={"cmid": "ev:ended"}))
 
 
-def test_same_event_always_gives_the_same_cmid() -> None:
-    event = chat_event("claimed", claimed_by_name="Ben")
-    first, again = domain.lifecycle_message(event), domain.lifecycle_message(event)
-    assert first == again
+def test_closed_adds_no_message() -> None:
+    assert domain.lifecycle_message("closed", view(state="closed")) is None
+
+
+def test_a_transition_gives_the_same_message_whoever_reports_it() -> None:
+    """The gateway reports the chat it got back from the queue service; the event carries
+    the chat as committed — same values, so the same cmid and body."""
+    claimed = view(state="active", claimed_by="ben", claimed_by_name="Ben", claimed_at=CLAIMED_AT)
+    from_event = ChatEvent(event_id="e42", type="claimed", chat=claimed)
+    from_wire = ChatView.model_validate_json(claimed.model_dump_json())
+    assert domain.lifecycle_message("claimed", from_wire) == domain.lifecycle_message(from_event.type, from_event.chat)
 
 
 # --- ordering and paging ------------------------------------------------------------
@@ -124,9 +155,36 @@ def test_canned_welcome_first_then_position_then_title() -> None:
     (4, 3, [1, 2, 3], True),
 ])
 def test_page_reports_more_only_when_rows_were_left_out(fetched: int, limit: int, seqs: list[int], more: bool) -> None:
-    messages, has_more = domain.page([message(s) for s in range(1, fetched + 1)], limit)
+    messages, has_more = domain.page([message(s) for s in range(1, fetched + 1)], limit, HISTORY_PAGE_BYTES)
     assert [m.seq for m in messages] == seqs
     assert has_more is more
+
+
+def test_page_stops_at_the_byte_budget_counting_utf8_json() -> None:
+    big = "图" * 3999  # 3 bytes each in UTF-8
+    rows = [message(s, big) for s in range(1, 101)]
+    assert json_bytes(rows[0]) > 3 * 3999
+    ten = sum(json_bytes(m) for m in rows[:10])
+    messages, more = domain.page(rows, 200, ten)
+    assert [m.seq for m in messages] == list(range(1, 11)) and more
+    messages, more = domain.page(rows, 200, ten - 1)
+    assert [m.seq for m in messages] == list(range(1, 10)) and more
+    assert sum(json_bytes(m) for m in domain.page(rows, 200, HISTORY_PAGE_BYTES)[0]) <= HISTORY_PAGE_BYTES
+
+
+def test_page_keeps_one_message_bigger_than_the_budget() -> None:
+    messages, more = domain.page([message(1, "x" * 4000), message(2)], 200, 100)
+    assert [m.seq for m in messages] == [1] and more
+    assert domain.page([message(1, "x" * 4000)], 200, 100) == ([message(1, "x" * 4000)], False)
+
+
+# --- history requests ---------------------------------------------------------------
+
+@pytest.mark.parametrize("after_seq", [-1, 2**53 + 1, 2**63, 10**30])
+def test_history_request_bounds_after_seq(after_seq: int) -> None:
+    with pytest.raises(ValidationError):
+        HistoryRequest(chat_id="c1", after_seq=after_seq)
+    assert HistoryRequest(chat_id="c1", after_seq=2**53).after_seq == 2**53
 
 
 # --- demo seed ----------------------------------------------------------------------

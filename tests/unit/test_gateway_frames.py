@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from gateway import frames
-from gateway.errors import describe, unavailable_message
+from gateway.errors import describe, is_valid_unicode, printable, problems, unavailable_message
 from gateway.frames import FRAME_TYPES, ChatSend, ChatSubscribe, FrameError, Hello, RaSave, StatusSet, parse_frame
 from refdesk.contracts.chat import Message
 
@@ -63,6 +63,15 @@ def test_subscribe_defaults_after_seq_to_zero() -> None:
          'Bad "chat.subscribe" frame: after_seq must be a whole number.'),
         ('{"type": "chat.subscribe", "chat_id": "a", "after_seq": -1}',
          'Bad "chat.subscribe" frame: after_seq must be at least 0.'),
+        ('{"type": "chat.subscribe", "chat_id": "a", "after_seq": 9223372036854775808}',
+         'Bad "chat.subscribe" frame: after_seq must be at most 9007199254740992.'),
+        ('{"type": "chat.subscribe", "chat_id": "a", "after_seq": 1e30}',
+         'Bad "chat.subscribe" frame: after_seq must be a whole number.'),
+        ('{"type": "ping", "ref": "\\ud800"}', "The frame contains text that is not valid Unicode."),
+        ('{"type": "\\udfff"}', "The frame contains text that is not valid Unicode."),
+        ('{"type": "ping", "\\ud800": 1}', "The frame contains text that is not valid Unicode."),
+        ('{"type": "ra.save", "chat_id": "a", "dataset_id": "d", "values": {"note": "\\ud83d"}}',
+         "The frame contains text that is not valid Unicode."),
         ('{"type": "chat.typing", "chat_id": "a", "typing": 1}',
          'Bad "chat.typing" frame: typing must be true or false.'),
         ('{"type": "status.set", "status": "away"}',
@@ -84,6 +93,14 @@ def test_error_carries_the_ref_when_it_can_be_read() -> None:
     assert error_of('{"type": "chat.claim", "chat_id": "a", "ref": 5}').ref is None
 
 
+def test_escaped_surrogate_pairs_are_text_and_a_bad_frame_keeps_a_valid_ref() -> None:
+    frame = parse_frame('{"type": "ping", "ref": "\\ud83d\\udcda"}')
+    assert frame.ref == "📚"
+    error = error_of('{"type": "ra.save", "chat_id": "a", "dataset_id": "d", "values": {"n": "\\ud800"}, "ref": "r1"}')
+    assert (error.code, error.ref) == ("400", "r1")
+    json.loads(error.frame())  # the error frame itself can be sent
+
+
 def test_ref_longer_than_64_characters_is_refused() -> None:
     error = error_of(json.dumps({"type": "ping", "ref": "r" * 65}))
     assert error.code == "400" and "ref must be at most 64 characters" in error.message
@@ -97,6 +114,15 @@ def test_frames_over_64_kib_get_413_counting_utf8_bytes() -> None:
     assert len(too_big) < frames.MAX_FRAME_BYTES < len(too_big.encode())
     error = error_of(too_big)
     assert (error.code, error.message) == ("413", "The frame is larger than 64 KiB.")
+
+
+def test_an_oversized_frame_is_answered_with_its_ref_when_it_can_be_read() -> None:
+    body = "x" * 100_000
+    assert error_of(json.dumps({"type": "chat.send", "ref": "big-1", "body": body})).ref == "big-1"
+    assert error_of(json.dumps({"body": body, "nested": {"ref": "inner"}})).ref is None
+    assert error_of(json.dumps({"type": "chat.send", "ref": "r" * 65, "body": body})).ref is None
+    assert error_of(json.dumps({"type": "chat.send", "ref": 7, "body": body})).ref is None
+    assert error_of('{"type": "chat.send", "ref": "cut", "body": "' + body).ref is None  # not JSON
 
 
 def test_error_frame_json() -> None:
@@ -133,6 +159,26 @@ def test_describe_uses_labels_for_http_bodies() -> None:
         "Your name must not be empty; email is not a valid email address; "
         "Your question must be at most 2000 characters."
     )
+
+
+def test_problems_leave_out_the_input_and_make_every_string_encodable() -> None:
+    errors = [
+        {"type": "string_too_long", "loc": ("body", "question"), "msg": "String should have at most 2000 characters",
+         "input": "my card number is 29876543", "ctx": {"max_length": 2000}},
+        {"type": "extra_forbidden", "loc": ("body", "\ud800"), "msg": "Extra inputs are not permitted", "input": 1},
+    ]
+    assert problems(errors) == [
+        {"loc": ["body", "question"], "type": "string_too_long", "msg": "String should have at most 2000 characters"},
+        {"loc": ["body", "\ufffd"], "type": "extra_forbidden", "msg": "Extra inputs are not permitted"},
+    ]
+    sentence = describe(errors, skip=1)
+    assert sentence == "question must be at most 2000 characters; \ufffd is not a known field."
+    sentence.encode()
+
+
+def test_printable_and_valid_unicode() -> None:
+    assert is_valid_unicode("¿Dónde? 📚") and not is_valid_unicode("a\udc00")
+    assert printable("a\ud800b📚") == "a\ufffdb📚"
 
 
 def test_unavailable_message_names_the_service() -> None:

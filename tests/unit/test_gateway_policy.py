@@ -15,9 +15,10 @@ T0 = datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc)
 ANA = OperatorIdentity("ana-id")
 
 
-def profile(status: str = "online", monitored: tuple[str, ...] = ("reference",)) -> OperatorProfile:
+def profile(status: str = "online", monitored: tuple[str, ...] = ("reference",), is_admin: bool = False,
+            operator_id: str = "ana-id") -> OperatorProfile:
     return OperatorProfile(
-        id="ana-id", username="ana", full_name="Ana Alvarez", nickname="Ana", status=status,
+        id=operator_id, username="ana", full_name="Ana Alvarez", nickname="Ana", status=status, is_admin=is_admin,
         departments=[Department(id="reference", name="Reference"), Department(id="circulation", name="Circulation")],
         monitored=list(monitored),
     )
@@ -108,3 +109,16 @@ def test_ra_prefill() -> None:
         "department_id": "reference", "operator_id": "ana-id",
     }
     assert policy.ra_prefill(chat(), "cleo-id")["operator_id"] == "cleo-id"
+
+
+def test_reference_analytics_are_for_the_owner_or_an_admin() -> None:
+    owned = chat("ended", "ben-id")
+    assert policy.check_ra(profile(operator_id="ben-id"), owned) == "ben-id"
+    assert policy.check_ra(profile(operator_id="cleo-id", is_admin=True), owned) == "ben-id"
+    assert refusal(policy.check_ra, profile(), owned) == ("403", "Only Ben can record its Reference Analytics.")
+
+
+def test_reference_analytics_need_a_claimed_chat_even_for_an_admin() -> None:
+    for who in (profile(), profile(is_admin=True)):
+        assert refusal(policy.check_ra, who, chat("queued")) == (
+            "403", "Reference Analytics can only be recorded for a chat a librarian has claimed.")
