@@ -21,9 +21,10 @@ from refdesk.embedded import free_port
 pytestmark = pytest.mark.integration
 
 
-def start_up(state: Path, gateway_port: int, analytics_port: int) -> tuple[subprocess.Popen[str], list[str]]:
+def start_up(state: Path, gateway_port: int, analytics_port: int, **urls: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """Run ``refdesk up`` until it says it is up; ``urls`` may set NATS_URL / DATABASE_URL."""
     env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL", "RD_NATS_URL", "RD_DATABASE_URL")}
-    env.update(RD_STATE_DIR=str(state), RD_GATEWAY_PORT=str(gateway_port), RD_ANALYTICS_PORT=str(analytics_port))
+    env.update(RD_STATE_DIR=str(state), RD_GATEWAY_PORT=str(gateway_port), RD_ANALYTICS_PORT=str(analytics_port), **urls)
     proc = subprocess.Popen(
         [sys.executable, "-m", "refdesk.cli", "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -86,3 +87,21 @@ def test_up_prints_urls_serves_and_keeps_data_across_restarts(tmp_path: Path) ->
     finally:
         stop(proc)
     assert proc.returncode == 0
+
+
+async def test_up_uses_external_servers_from_the_environment(servers, tmp_path: Path) -> None:
+    nats_url = await servers.fresh_nats()
+    database_url = servers.database_url.rpartition("/")[0] + f"/refdesk_external_{free_port()}"
+    gateway_port = free_port()
+    proc, lines = await asyncio.to_thread(
+        start_up, tmp_path, gateway_port, free_port(), NATS_URL=nats_url, DATABASE_URL=database_url)
+    try:
+        printed = "\n".join(lines)
+        assert f"using NATS at {nats_url}" in printed
+        assert f"using PostgreSQL at {database_url}" in printed
+        assert not (tmp_path / "nats").exists() and not (tmp_path / "postgres").exists()
+        login = httpx.post(f"http://127.0.0.1:{gateway_port}/api/auth/login", json={"username": "ben", "password": "librarian"})
+        assert login.status_code == 200
+    finally:
+        out = await asyncio.to_thread(stop, proc)
+    assert proc.returncode == 0, out
