@@ -53,21 +53,29 @@ class BusError(Exception):
 
 
 class NotFound(BusError):
+    """``404``: the thing asked for does not exist."""
+
     def __init__(self, message: str) -> None:
         super().__init__("404", message)
 
 
 class Conflict(BusError):
+    """``409``: the request conflicts with the current state (a lost claim race, a chat already ended)."""
+
     def __init__(self, message: str) -> None:
         super().__init__("409", message)
 
 
 class Forbidden(BusError):
+    """``403``: the caller may not do this."""
+
     def __init__(self, message: str) -> None:
         super().__init__("403", message)
 
 
 class Invalid(BusError):
+    """``422``: the request is well-formed but its values are not acceptable (a form with missing fields)."""
+
     def __init__(self, message: str) -> None:
         super().__init__("422", message)
 

@@ -59,6 +59,7 @@ class OutboxRelay:
         self._wakeup.set()
 
     def start(self) -> None:
+        """Start the relay task (call once, inside the running event loop)."""
         self._task = asyncio.create_task(self._loop(), name="outbox-relay")
 
     async def stop(self) -> None:

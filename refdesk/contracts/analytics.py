@@ -49,12 +49,18 @@ class DatasetField(Reply):
 
 
 class Dataset(Reply):
+    """A Reference Analytics dataset: the form an operator fills in, fields in
+    ``position`` order."""
+
     id: str
     name: str
     fields: list[DatasetField]
 
 
 class DatasetRequest(Request):
+    """Which dataset to fetch; ``None`` means the default one (id ``default``). 404
+    if unknown."""
+
     dataset_id: str | None = None
 
 
@@ -74,6 +80,9 @@ class RecordCreate(Request):
 
 
 class RaRecord(Reply):
+    """A stored Reference Analytics record; ``values`` are cleaned (choices spelled
+    as the option, numbers as int/float); ``created_at`` is UTC."""
+
     id: str
     dataset_id: str
     operator_id: str

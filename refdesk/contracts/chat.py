@@ -122,6 +122,9 @@ def json_bytes(message: Message) -> int:
 
 
 class SendAck(Reply):
+    """The answer to a send: where the message stands in the chat. A retry with the
+    same ``cmid`` gets the original ack with ``duplicate=true``."""
+
     chat_id: str
     cmid: str
     message_id: str
@@ -169,6 +172,8 @@ class LifecycleRequest(Request):
 
 
 class CannedListRequest(Request):
+    """The canned messages of one department."""
+
     department_id: str
 
 
@@ -184,15 +189,23 @@ class CannedMessage(Reply):
 
 
 class CannedList(Reply):
+    """Canned messages, the welcome one first, then by position."""
+
     messages: list[CannedMessage]
 
 
 class MessagePosted(EventEnvelope):
+    """Event ``rd.ev.chat.msg.<chat_id>.posted``: a message was stored (once per
+    message; retries publish nothing)."""
+
     type: Literal["posted"] = "posted"
     message: Message
 
 
 class TypingSignal(Reply):
+    """Ephemeral ``rd.rt.typing.<chat_id>`` signal: someone started
+    (``typing=true``) or stopped typing. Lossy by design."""
+
     chat_id: str
     author_kind: Literal["patron", "operator"]
     author_name: str

@@ -86,6 +86,8 @@ class Department(Reply):
 
 
 class DepartmentList(Reply):
+    """Every department, with whether it is online now."""
+
     departments: list[Department]
 
 
@@ -110,11 +112,16 @@ class OperatorProfile(Reply):
 
 
 class AuthenticateRequest(Request):
+    """Operator sign-in. A wrong username and a wrong password both answer 401
+    with the same sentence: Wrong username or password."""
+
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)
 
 
 class OperatorRef(Request):
+    """One operator by id (404 if unknown)."""
+
     operator_id: str
 
 
@@ -186,10 +193,16 @@ class CreateChatRequest(Request):
 
 
 class ChatRef(Request):
+    """One chat by id (404 if unknown)."""
+
     chat_id: str
 
 
 class ClaimRequest(Request):
+    """Claim a queued chat: exactly one of concurrent claimers wins; the others get
+    409 "Already claimed by <nickname>.". The operator must be Online (409) and in
+    the chat's department (403)."""
+
     chat_id: str
     operator_id: str
 
@@ -203,6 +216,9 @@ class EndRequest(Request):
 
 
 class CloseRequest(Request):
+    """Close an ended chat (owner only, 403 otherwise; 409 while not ended): it
+    leaves the dashboard."""
+
     chat_id: str
     operator_id: str
 
@@ -259,5 +275,8 @@ class ChatEvent(EventEnvelope):
 
 
 class OperatorStatusEvent(EventEnvelope):
+    """Event ``rd.ev.queue.operator.<id>.status``: an operator's status or monitored
+    departments changed."""
+
     type: Literal["status"] = "status"
     operator: OperatorProfile
