@@ -3,6 +3,7 @@ the static web UI, every HTTP response wrapped in the security headers."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
@@ -19,6 +20,7 @@ from refdesk import bus
 from refdesk.settings import Settings
 
 from .api import FIELD_LABELS, router
+from . import presence
 from .connection import Connection
 from .errors import describe, problems
 from .handlers import open_session
@@ -35,8 +37,9 @@ STATIC = Path(__file__).parent / "static"
 def create_app(settings: Settings) -> FastAPI:
     """Build the gateway application.
 
-    The lifespan connects to NATS (reconnecting forever), starts the :class:`Hub`,
-    and on shutdown stops it and drains the connection.
+    The lifespan connects to NATS (reconnecting forever), starts the :class:`Hub` and
+    the presence heartbeat (:mod:`gateway.presence`), and on shutdown stops them and
+    drains the connection.
 
     Raises:
         ValueError: ``settings.jwt_secret`` is empty (tokens would be forgeable).
@@ -50,10 +53,15 @@ def create_app(settings: Settings) -> FastAPI:
         hub = Hub(nc)
         await hub.start()
         app.state.gateway = Gateway(nc, settings, hub)
+        stop_beating = asyncio.Event()
+        beating = asyncio.create_task(
+            presence.heartbeat(nc, hub.registry.operator_ids, settings.presence_heartbeat_seconds, stop_beating))
         log.info("gateway.ready", port=settings.gateway_port)
         try:
             yield
         finally:
+            stop_beating.set()
+            await beating
             await hub.stop()
             with contextlib.suppress(Exception):
                 await nc.drain()

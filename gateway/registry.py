@@ -125,6 +125,10 @@ class Registry:
         self._profiles[profile.id] = profile
         self._set_watching(profile.id, monitoring(profile))
 
+    def operator_ids(self) -> list[str]:
+        """Ids of the operators with at least one peer here, sorted."""
+        return sorted(self._operator_peers)
+
     def profile(self, operator_id: str) -> OperatorProfile | None:
         """The operator's latest known profile (``None`` when not connected here)."""
         return self._profiles.get(operator_id)

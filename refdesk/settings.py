@@ -31,6 +31,10 @@ class Settings(BaseSettings):
             canned messages and dataset (idempotent).
         log_format: ``console`` or ``json``.
         time_zone: the library's IANA time zone, for display and reports.
+        presence_heartbeat_seconds: how often each gateway tells the queue service
+            which operators have a dashboard connected.
+        presence_timeout_seconds: an Online operator with no dashboard connected for
+            this long is set Offline (a reload or a network blip is shorter).
     """
 
     model_config = SettingsConfigDict(env_prefix="RD_", env_file=".env", extra="ignore")
@@ -55,6 +59,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     time_zone: str = "UTC"
     max_message_chars: int = 4000
+    presence_heartbeat_seconds: float = 15.0
+    presence_timeout_seconds: float = 60.0
     request_timeout_seconds: float = 5.0
 
 

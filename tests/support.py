@@ -60,15 +60,16 @@ async def wait_for_services(nc: Client, names: list[str], timeout: float = 20.0)
 
 
 @contextlib.asynccontextmanager
-async def running(servers: "Servers", *names: str, demo_seed: bool = True) -> AsyncIterator[Stack]:
+async def running(servers: "Servers", *names: str, demo_seed: bool = True, **overrides: object) -> AsyncIterator[Stack]:
     """Start the named services (``queue``, ``chat``, ``tickets``, ``analytics``)
     in-process on a fresh database and a fresh JetStream domain of their own; stop
-    them (drained) on exit."""
+    them (drained) on exit. ``overrides`` set other :class:`Settings` fields."""
     database = await servers.fresh_database()
-    settings = Settings(
-        nats_url=await servers.fresh_nats(), database_url=database, demo_seed=demo_seed,
-        jwt_secret="refdesk-test-secret-0123456789abcdef", analytics_port=free_port(), gateway_port=free_port(), log_level="WARNING",
-    )
+    settings = Settings(**{
+        "nats_url": await servers.fresh_nats(), "database_url": database, "demo_seed": demo_seed,
+        "jwt_secret": "refdesk-test-secret-0123456789abcdef", "analytics_port": free_port(),
+        "gateway_port": free_port(), "log_level": "WARNING", **overrides,
+    })
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(serve_spec(importlib.import_module(f"services.{name}").SPEC, settings=settings, stop=stop))
@@ -118,12 +119,12 @@ class Servers:
 
 
 @contextlib.asynccontextmanager
-async def running_system(servers: "Servers") -> AsyncIterator[Stack]:
+async def running_system(servers: "Servers", **overrides: object) -> AsyncIterator[Stack]:
     """Every service plus the gateway (on ``stack.settings.gateway_port``), with the
-    demo seed, as ``refdesk up`` runs them."""
+    demo seed, as ``refdesk up`` runs them; ``overrides`` set :class:`Settings` fields."""
     from gateway.server import serve as serve_gateway
 
-    async with running(servers, "queue", "chat", "tickets", "analytics") as stack:
+    async with running(servers, "queue", "chat", "tickets", "analytics", **overrides) as stack:
         stop = asyncio.Event()
         task = asyncio.create_task(serve_gateway(stack.settings, stop))
         try:

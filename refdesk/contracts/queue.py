@@ -20,6 +20,12 @@ rd.queue.chat.close            CloseRequest                ChatView
 rd.queue.board                 BoardRequest                Board
 =============================  ==========================  ============================
 
+Presence: each gateway publishes :class:`PresenceHeartbeat` on ``rd.rt.presence``
+(core NATS) every ``presence_heartbeat_seconds`` with the operators who have a
+dashboard connected to it. The queue service records when each was last seen and sets
+an Online operator Offline (emitting the status event) once no gateway has mentioned
+them for ``presence_timeout_seconds``.
+
 Events (JetStream stream ``QUEUE_EVENTS`` on ``rd.ev.queue.>``):
 ``rd.ev.queue.chat.<chat_id>.<queued|claimed|ended|closed>`` carry :class:`ChatEvent`;
 ``rd.ev.queue.operator.<operator_id>.status`` carries :class:`OperatorStatusEvent`.
@@ -50,6 +56,7 @@ CHAT_CLAIM = "rd.queue.chat.claim"
 CHAT_END = "rd.queue.chat.end"
 CHAT_CLOSE = "rd.queue.chat.close"
 BOARD = "rd.queue.board"
+PRESENCE = "rd.rt.presence"
 
 ChatState = Literal["queued", "active", "ended", "closed"]
 OperatorStatus = Literal["online", "offline"]
@@ -272,6 +279,13 @@ class ChatEvent(EventEnvelope):
     type: ChatEventType
     chat: ChatView
     department_queue: list[str] = []
+
+
+class PresenceHeartbeat(Request):
+    """A gateway's list of the operators with at least one dashboard connected to it
+    right now (``rd.rt.presence``, core NATS, lossy: one missed beat is harmless)."""
+
+    operator_ids: list[str] = Field(max_length=10_000)
 
 
 class OperatorStatusEvent(EventEnvelope):

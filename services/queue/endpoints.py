@@ -25,7 +25,7 @@ from refdesk.ids import new_id
 from refdesk.outbox import OutboxRelay
 from refdesk.service import Context
 
-from . import domain
+from . import domain, presence
 from .seed import apply_demo_seed
 from .store import Queries, QueueStore
 
@@ -130,12 +130,38 @@ class QueueEndpoints:
         """
         async with self._writing() as q:
             await self._operator(q, req.operator_id, lock=True)
-            member_of = [row["id"] for row in await q.memberships(req.operator_id)]
-            monitored = domain.resolve_monitored(req.monitored, await q.monitored(req.operator_id), member_of, req.status)
-            row = await q.set_status(req.operator_id, req.status, monitored)
-            profile = await self._profile(q, row)
-            await q.enqueue(c.operator_event_subject(profile.id), c.OperatorStatusEvent(event_id=new_id(), operator=profile))
+            return await self._change_status(q, req)
+
+    async def _change_status(self, q: Queries, req: c.SetStatusRequest) -> c.OperatorProfile:
+        member_of = [row["id"] for row in await q.memberships(req.operator_id)]
+        monitored = domain.resolve_monitored(req.monitored, await q.monitored(req.operator_id), member_of, req.status)
+        row = await q.set_status(req.operator_id, req.status, monitored)
+        profile = await self._profile(q, row)
+        await q.enqueue(c.operator_event_subject(profile.id), c.OperatorStatusEvent(event_id=new_id(), operator=profile))
         return profile
+
+    # --- presence ------------------------------------------------------------------
+
+    async def record_presence(self, heartbeat: c.PresenceHeartbeat) -> None:
+        """A gateway listed the operators with a dashboard connected to it."""
+        async with self._store.reading() as q:
+            await q.mark_seen(heartbeat.operator_ids)
+
+    async def expire_absent(self, timeout_seconds: float) -> list[str]:
+        """Set Offline every Online operator no gateway has listed for more than
+        ``timeout_seconds`` (keeping their monitored departments for next time);
+        emits the status events; returns their ids."""
+        expired = []
+        async with self._store.reading() as q:
+            candidates = await q.absent_online(timeout_seconds)
+        for operator_id in candidates:
+            async with self._writing() as q:
+                if await q.still_absent(operator_id, timeout_seconds):
+                    await self._change_status(q, c.SetStatusRequest(operator_id=operator_id, status="offline"))
+                    expired.append(operator_id)
+        if expired:
+            self._log.info("presence.went_offline", operator_ids=expired)
+        return expired
 
     async def departments(self, _: Empty) -> c.DepartmentList:
         """Every department with its ``online`` flag, by name."""
@@ -265,11 +291,14 @@ class QueueEndpoints:
 
 
 async def wire(ctx: Context) -> None:
-    """Register the queue endpoints; apply the demo seed first when
-    ``settings.demo_seed`` is set."""
+    """Register the queue endpoints, the presence listener and its sweep; apply the
+    demo seed first when ``settings.demo_seed`` is set."""
     store = QueueStore(ctx.pool)
     handlers = QueueEndpoints(store, ctx.relay, ctx.log)
     if ctx.settings.demo_seed:
         await apply_demo_seed(store, handlers.create_operator)
     for subject, request_type, handler in handlers.routes():
         ctx.endpoints.add(subject, request_type, handler)
+    await presence.listen(ctx.nc, handlers.record_presence, ctx.log)
+    ctx.background(presence.sweep(handlers.expire_absent, ctx.settings.presence_timeout_seconds, ctx.stop, ctx.log),
+                   name="presence-sweep")

@@ -134,10 +134,12 @@ class Queries:
 
     async def set_status(self, operator_id: str, status: OperatorStatus, monitored: Sequence[str]) -> asyncpg.Record:
         """Store the operator's status (``status_changed_at`` moves only when it
-        changes) and replace their monitored departments; return the operator row."""
+        changes; going Online counts as being seen now) and replace their monitored
+        departments; return the operator row."""
         row = await self._conn.fetchrow(
             "UPDATE operators SET status = $2,"
-            " status_changed_at = CASE WHEN status = $2 THEN status_changed_at ELSE now() END"
+            " status_changed_at = CASE WHEN status = $2 THEN status_changed_at ELSE now() END,"
+            " last_seen_at = CASE WHEN $2 = 'online' THEN now() ELSE last_seen_at END"
             " WHERE id = $1 RETURNING *",
             operator_id, status,
         )
@@ -151,6 +153,28 @@ class Queries:
             operator_id, list(monitored),
         )
         return row
+
+    async def mark_seen(self, operator_ids: Sequence[str]) -> None:
+        """Record that these operators have a dashboard connected (now)."""
+        await self._conn.execute("UPDATE operators SET last_seen_at = now() WHERE id = ANY($1::text[])", list(operator_ids))
+
+    async def absent_online(self, timeout_seconds: float) -> list[str]:
+        """Ids of Online operators not seen for more than ``timeout_seconds``."""
+        rows = await self._conn.fetch(
+            "SELECT id FROM operators WHERE status = 'online'"
+            " AND (last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => $1))",
+            timeout_seconds,
+        )
+        return [row["id"] for row in rows]
+
+    async def still_absent(self, operator_id: str, timeout_seconds: float) -> bool:
+        """Under a row lock: is the operator still Online and unseen for longer than
+        ``timeout_seconds``? (A heartbeat may have arrived since the sweep looked.)"""
+        return bool(await self._conn.fetchval(
+            "SELECT status = 'online' AND (last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => $2))"
+            " FROM operators WHERE id = $1 FOR UPDATE",
+            operator_id, timeout_seconds,
+        ))
 
     # --- chats ---------------------------------------------------------------------
 
