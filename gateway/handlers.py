@@ -261,7 +261,7 @@ async def chat_typing(session: Session, frame: ChatTyping) -> object:
 
 
 async def chat_end(session: Session, frame: ChatEnd) -> ChatView:
-    """``chat.end``: by the patron or the owning operator. "The chat was ended by …"
+    """``chat.end``: by the patron or the owning operator. "⟨name⟩ ended the chat."
     is recorded before the reply (from then on the chat service refuses messages)."""
     chat = await session.chat(frame.chat_id)
     policy.check_end(session.identity, chat)

@@ -192,13 +192,14 @@ CHAT_MODE = "Chat"
 
 
 def duration_minutes(claimed_at: datetime | None, ended_at: datetime | None, *, now: datetime | None = None) -> int | None:
-    """Duration (claimed → ended) in whole minutes, rounded up, at least 1; up to
-    ``now`` while the chat has not ended; ``None`` for a chat never claimed."""
+    """Duration (claimed → ended) in whole minutes, rounded to the nearest minute
+    (halves up), at least 1; up to ``now`` while the chat has not ended; ``None`` for
+    a chat never claimed."""
     if claimed_at is None:
         return None
     end = ended_at or now or utcnow()
     seconds = max(0.0, (end - claimed_at).total_seconds())
-    return max(1, math.ceil(seconds / 60))
+    return max(1, math.floor(seconds / 60 + 0.5))
 
 
 def ra_prefill(chat: ChatView, operator_id: str) -> dict[str, Any]:

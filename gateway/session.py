@@ -64,7 +64,7 @@ class Gateway:
     async def record_lifecycle(self, transition: ChatEventType, chat: ChatView) -> None:
         """Have the chat service record the message of a lifecycle change that just
         happened (``rd.chat.lifecycle``: the question, "Ana joined the chat.", "The
-        chat was ended by …") before the user who caused it is answered, so it comes
+        chat was ended …") before the user who caused it is answered, so it comes
         before anything they say next. Never raises: a failure is logged and the chat
         service's queue-event consumer records the same message later, once."""
         try:

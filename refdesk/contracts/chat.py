@@ -22,7 +22,7 @@ Events: ``rd.ev.chat.msg.<chat_id>.posted`` (stream ``CHAT_EVENTS`` on
 ``rd.rt.typing.<chat_id>`` with :class:`TypingSignal` (lossy by design).
 
 Each chat lifecycle change is recorded as a message — the patron's question, "Ana
-joined the chat.", "The chat was ended by the patron." — so the transcript and the
+joined the chat.", "Maya ended the chat." — so the transcript and the
 sequence numbers cover the whole conversation. The gateway asks ``rd.chat.lifecycle``
 right after each change (so the message comes before anything that follows it), and
 the chat service also consumes ``QUEUE_EVENTS`` durably as a backstop; the message's

@@ -181,7 +181,7 @@ def create_app(pool: asyncpg.Pool, settings: Settings) -> FastAPI:
         allow_headers=["Authorization"],
     )
 
-    @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["health"])
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["Health"])
     async def healthz() -> Health | JSONResponse:
         """Whether the service and its database answer."""
         try:
@@ -198,7 +198,7 @@ def create_app(pool: asyncpg.Pool, settings: Settings) -> FastAPI:
         """Reference Analytics records, newest first, optionally of one chat and/or operator."""
         return RecordList(records=await store.list_records(chat_id=chat_id, operator_id=operator_id, limit=limit))
 
-    @api.get("/chats", response_model=ChatFactList, tags=["chats"])
+    @api.get("/chats", response_model=ChatFactList, tags=["Chat facts"])
     async def list_chats(chat_id: str | None = None, department_id: str | None = None,
                          operator_id: str | None = None, limit: Limit = DEFAULT_LIST_LIMIT) -> ChatFactList:
         """Chat facts, newest queued first, optionally of one chat, department and/or operator."""
@@ -206,7 +206,7 @@ def create_app(pool: asyncpg.Pool, settings: Settings) -> FastAPI:
                                        limit=limit)
         return ChatFactList(chats=[ChatFactOut.of(fact) for fact in facts])
 
-    @api.get("/chats/{chat_id}", response_model=ChatFactOut, tags=["chats"],
+    @api.get("/chats/{chat_id}", response_model=ChatFactOut, tags=["Chat facts"],
              responses={404: {"model": ErrorDetail, "description": "No event about this chat has been seen."}})
     async def get_chat(chat_id: str) -> ChatFactOut:
         """One chat's facts."""

@@ -25,7 +25,7 @@ CLAIMED_CMID_PREFIX = "ev:claimed:"
 ``claimed_at`` (UTC ISO-8601): one message per claim."""
 
 ENDED_CMID = "ev:ended"
-"""Client message id of "The chat was ended by …"; storing it marks the chat ended."""
+"""Client message id of "⟨name⟩ ended the chat."; storing it marks the chat ended."""
 
 SYSTEM_AUTHOR_NAME = "refdesk"
 """``author_name`` of system messages ("Ana joined the chat.")."""

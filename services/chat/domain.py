@@ -52,9 +52,10 @@ def ack_for(message: Message, *, duplicate: bool) -> SendAck:
 
 
 def ended_wording(chat: ChatView) -> str:
-    """"The chat was ended by the patron." or "… by <operator nickname>."."""
-    who = "the patron" if chat.ended_by == "patron" else (chat.claimed_by_name or "the librarian")
-    return f"The chat was ended by {who}."
+    """"<patron name> ended the chat." or "<operator nickname> ended the chat." —
+    worded like "Ana joined the chat.", and natural for the patron to read too."""
+    who = chat.patron_name if chat.ended_by == "patron" else (chat.claimed_by_name or "The librarian")
+    return f"{who} ended the chat."
 
 
 def claimed_cmid(chat: ChatView) -> str:
@@ -72,7 +73,7 @@ def lifecycle_message(transition: ChatEventType, chat: ChatView) -> SendRequest 
     * ``queued`` → the patron's question, as the patron (cmid ``ev:question``), so it
       becomes the chat's first message;
     * ``claimed`` → system "<nickname> joined the chat." (cmid :func:`claimed_cmid`);
-    * ``ended`` → system "The chat was ended by <the patron | nickname>." (cmid
+    * ``ended`` → system "<patron name | nickname> ended the chat." (cmid
       ``ev:ended``).
 
     The cmid depends only on the chat and the transition — never on who reports it

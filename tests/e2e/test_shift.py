@@ -55,7 +55,8 @@ async def test_operator_shift_end_to_end(servers, browser, tmp_path) -> None:
         await patron.goto(f"{base}/patron/?department=reference")
         await patron.get_by_test_id("patron-name").fill("Dana Reader")
         await patron.get_by_test_id("patron-email").fill("dana@example.org")
-        await patron.get_by_test_id("patron-question").fill("Do you have <b>Moby-Dick</b> in large print?")
+        await patron.get_by_test_id("patron-question").fill(
+            "Do you have <b>Moby-Dick</b> in large print? I saw https://example.org/catalog/moby.")
         await patron.get_by_test_id("start-chat").click()
         await expect(patron.get_by_test_id("queue-position")).to_contain_text("1")
 
@@ -86,6 +87,10 @@ async def test_operator_shift_end_to_end(servers, browser, tmp_path) -> None:
         await reply.type(" (Ana)")
         await ana.get_by_test_id("send-button").click()
         await expect(patron.get_by_test_id("message").filter(has_text="(Ana)")).to_be_visible()
+        # a web address in a message is a link (and only the address, not the full stop)
+        link = ana.get_by_test_id("message").get_by_role("link", name="https://example.org/catalog/moby")
+        await expect(link).to_have_attribute("href", "https://example.org/catalog/moby")
+        await expect(link).to_have_attribute("rel", "noopener noreferrer")
         await expect(reply).to_have_value("")
 
         # The patron types: Ana sees it; the patron answers; Ana reads it.
@@ -93,7 +98,7 @@ async def test_operator_shift_end_to_end(servers, browser, tmp_path) -> None:
         await patron_box.type("Yes plea")
         await expect(ana.get_by_test_id("typing")).to_be_visible()
         await patron_box.type("se, the large print one.")
-        await patron_box.press("Enter")
+        await patron.get_by_test_id("send-button").tap()  # on a phone Enter makes a new line
         await expect(ana.get_by_test_id("message").filter(has_text="Yes please, the large print one.")).to_be_visible()
 
         # Ana types: the patron sees "Ana is typing…"; Ana answers.

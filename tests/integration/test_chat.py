@@ -196,7 +196,7 @@ async def test_lifecycle_consumer_waits_for_the_queue_stream_and_is_idempotent(s
         assert await lifecycle_messages(stack.nc, queued.id, 3) == [
             (1, "patron", "Maya", "Can I see the 1890 maps?"),
             (2, "system", "refdesk", "Ben joined the chat."),
-            (3, "system", "refdesk", "The chat was ended by Ben."),
+            (3, "system", "refdesk", "Ben ended the chat."),
         ]
 
 
@@ -220,7 +220,7 @@ async def test_queue_lifecycle_appears_as_messages(servers) -> None:
 
         await bus.request(nc, queue.CHAT_END, queue.EndRequest(chat_id=created.id, ended_by="patron"), queue.ChatView)
         assert (await lifecycle_messages(nc, created.id, 3))[2] == \
-            (3, "system", "refdesk", "The chat was ended by the patron.")
+            (3, "system", "refdesk", "Maya ended the chat.")
 
 
 async def test_the_lifecycle_endpoint_and_the_consumer_store_each_transition_once(servers) -> None:
@@ -240,7 +240,7 @@ async def test_the_lifecycle_endpoint_and_the_consumer_store_each_transition_onc
         assert [(m.seq, m.author_kind, m.body) for m in (await history(stack.nc, chat_id)).messages] == [
             (1, "patron", "Where are the 1890 maps?"),
             (2, "system", "Ben joined the chat."),
-            (3, "system", "The chat was ended by Ben."),
+            (3, "system", "Ben ended the chat."),
         ]
 
 
@@ -279,7 +279,7 @@ async def test_after_the_end_only_retries_and_lifecycle_messages_are_stored(serv
             (1, "system", "Ben joined the chat."),
             (2, "patron", "Hello?"),
             (3, "operator", "Hi, yes we do."),
-            (4, "system", "The chat was ended by Ben."),
+            (4, "system", "Ben ended the chat."),
             (5, "patron", "Do you keep old yearbooks?"),
         ]
         assert stored.top_seq == 5  # the refused sends left no gap
@@ -300,7 +300,7 @@ async def test_sends_racing_the_end_are_stored_before_it_or_refused(servers) -> 
         outcomes = await asyncio.gather(*(attempt(i) for i in range(10)), record(stack.nc, "ended", ended),
                                         *(attempt(i) for i in range(10, 20)))
         stored = (await history(stack.nc, chat_id)).messages
-        end_seq = next(m.seq for m in stored if m.body.startswith("The chat was ended"))
+        end_seq = next(m.seq for m in stored if m.body.endswith("ended the chat."))
         acks = [o for o in outcomes if isinstance(o, chat.SendAck)]
         refusals = [o for o in outcomes if isinstance(o, bus.BusError)]
         assert all(ack.seq < end_seq for ack in acks)

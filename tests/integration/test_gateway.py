@@ -503,7 +503,7 @@ async def test_lifecycle_messages_come_before_what_follows_them(gw: Gateway) -> 
             ("patron", "p1", "Are you there?"),
             ("system", ANY, "Ana joined the chat."),
             ("operator", "o1", "Hi, I'm Ana."),
-            ("system", "ev:ended", "The chat was ended by Ana."),
+            ("system", "ev:ended", "Ana ended the chat."),
         ], f"chat {i}"
     await ana.close()
     # the durable consumer (the backstop) writes nothing a second time

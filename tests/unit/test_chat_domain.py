@@ -103,8 +103,8 @@ def test_claimed_cmid_names_the_same_instant_the_same_way_in_any_time_zone() -> 
 
 
 @pytest.mark.parametrize(("ended_by", "wording"), [
-    ("patron", "The chat was ended by the patron."),
-    ("operator", "The chat was ended by Ana."),
+    ("patron", "Maya ended the chat."),
+    ("operator", "Ana ended the chat."),
 ])
 def test_ended_says_who_ended_it(ended_by: str, wording: str) -> None:
     request = domain.lifecycle_message("ended", view(state="ended", claimed_by="ana", claimed_by_name="Ana",

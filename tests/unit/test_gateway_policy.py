@@ -91,15 +91,15 @@ def test_claim_needs_online_and_queued() -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "minutes"), [(0, 1), (1, 1), (60, 1), (61, 2), (599.5, 10), (600, 10)],
+    ("seconds", "minutes"), [(0, 1), (1, 1), (60, 1), (61.3, 1), (89.9, 1), (90, 2), (599.5, 10), (600, 10)],
 )
-def test_duration_rounds_up_to_whole_minutes(seconds: float, minutes: int) -> None:
+def test_duration_rounds_to_the_nearest_minute_at_least_one(seconds: float, minutes: int) -> None:
     assert policy.duration_minutes(T0, T0 + timedelta(seconds=seconds)) == minutes
 
 
 def test_duration_of_unclaimed_and_running_chats() -> None:
     assert policy.duration_minutes(None, None) is None
-    assert policy.duration_minutes(T0, None, now=T0 + timedelta(minutes=4, seconds=1)) == 5
+    assert policy.duration_minutes(T0, None, now=T0 + timedelta(minutes=4, seconds=31)) == 5
 
 
 def test_ra_prefill() -> None:

@@ -1,11 +1,15 @@
 /**
  * `<rd-composer label="…" placeholder="…">`: the reply box and Send button.
  *
- * Enter sends, Shift+Enter starts a new line. Fires `compose-send` ({body}, trimmed,
+ * Enter sends, Shift+Enter starts a new line (on touch screens Enter starts a new line
+ * and the Send button sends). Fires `compose-send` ({body}, trimmed,
  * never empty) and `compose-input` ({empty}) events. Test ids: `reply-box`,
  * `send-button`.
  */
 import { h, uid } from "./dom.js";
+
+/** A phone or tablet: the main pointer is a finger. */
+const TOUCH = window.matchMedia("(pointer: coarse)").matches;
 
 export class Composer extends HTMLElement {
   #box = null;
@@ -27,13 +31,14 @@ export class Composer extends HTMLElement {
     const form = h("form", { class: "composer__form", novalidate: true },
       h("label", { for: id, class: "visually-hidden", text: this.getAttribute("label") || "Your message" }),
       h("div", { class: "composer__row" }, this.#box, this.#button),
-      h("p", { id: hintId, class: "composer__hint" }, "Enter to send · Shift+Enter for a new line", this.#counter));
+      h("p", { id: hintId, class: "composer__hint" }, TOUCH ? "" : "Enter to send · Shift+Enter for a new line", this.#counter));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.#submit();
     });
     this.#box.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      // On touch screens Enter makes a new line (no Shift key there); Send sends.
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !TOUCH) {
         event.preventDefault();
         this.#submit();
       }

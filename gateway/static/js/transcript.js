@@ -8,6 +8,7 @@
  * stored message when it arrives.
  */
 import { h } from "./dom.js";
+import { linkify } from "./links.js";
 import { formatClock } from "./time.js";
 
 const NEAR_BOTTOM_PX = 80;
@@ -105,7 +106,7 @@ export class Transcript extends HTMLElement {
       dataset: { testid: "message", authorKind: kind, cmid: message.cmid ?? "" },
     });
     if (message.seq !== undefined) item.dataset.seq = String(message.seq);
-    const body = h("p", { class: "msg__body", text: message.body });
+    const body = h("p", { class: "msg__body" }, linkify(message.body));
     if (kind === "system") {
       item.append(body, timeElement(message.sent_at));
       return item;

@@ -158,7 +158,7 @@ export class PatronChat {
     this.setStatus("Chat ended", "ended");
     if (refocus) this.el.endedText.focus();
     else announce("This chat has ended.");
-    // Stay subscribed: the closing system message ("The chat was ended by …") follows.
+    // Stay subscribed: the closing system message ("⟨name⟩ ended the chat.") follows.
   }
 
   #send(body) {
