@@ -2,7 +2,9 @@
 department list, a patron's new chat, and health.
 
 Errors are ``{"detail": "<a sentence>"}``; a service's :class:`~refdesk.bus.BusError`
-keeps its code as the HTTP status.
+keeps its code as the HTTP status. Starting chats and failed sign-ins are rate limited
+per client address (:mod:`gateway.ratelimit`): over the limit, ``429`` with a
+``Retry-After`` header (seconds).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from refdesk.auth import InvalidToken, issue_token, read_token
 from refdesk.bus import BusError
 from refdesk.contracts.common import Empty
 from refdesk.contracts.queue import (
-    AUTHENTICATE, CHAT_CREATE, DEPARTMENTS, OPERATOR_STATUS, AuthenticateRequest, ChatView, CreateChatRequest,
-    DepartmentList, OperatorProfile, SetStatusRequest,
+    AUTHENTICATE, CHAT_CREATE, DEPARTMENTS, OPERATOR_STATUS, REQUEST_ID_PATTERN, AuthenticateRequest, ChatView,
+    CreateChatRequest, DepartmentList, OperatorProfile, SetStatusRequest,
 )
 from refdesk.text import clean_text, is_blank
 
 from .errors import is_valid_unicode
+from .ratelimit import RateLimited, RateLimits, SlidingWindow
 from .session import Gateway
 
 PATRON_TOKEN_SECONDS = 24 * 3600
@@ -40,8 +43,12 @@ FIELD_LABELS = {
     "email": "Your email address",
     "question": "Your question",
     "page_url": "The page address",
+    "request_id": "The request id",
 }
 """How body fields are named in readable ``422`` sentences."""
+
+TOO_MANY_CHATS = "Too many chats started from this network. Please wait a few minutes and try again."
+TOO_MANY_SIGN_INS = "Too many failed sign-in attempts from this network. Please wait a few minutes and try again."
 
 router = APIRouter()
 
@@ -52,6 +59,24 @@ def gateway_of(request: Request) -> Gateway:
 
 
 GatewayDep = Annotated[Gateway, Depends(gateway_of)]
+
+
+def client_key(request: Request) -> str:
+    """The rate-limit key of the request's client (:meth:`RateLimits.key`)."""
+    limits: RateLimits = request.app.state.limits
+    return limits.key(request.client.host if request.client else None, request.headers.get("x-forwarded-for"))
+
+
+def take(window: SlidingWindow, key: str, detail: str) -> float:
+    """Count an attempt of ``key`` in ``window``; return its stamp.
+
+    Raises:
+        HTTPException: ``429`` with ``detail`` and ``Retry-After`` when over the limit.
+    """
+    try:
+        return window.take(key)
+    except RateLimited as exc:
+        raise HTTPException(429, detail, headers={"Retry-After": str(exc.retry_after)}) from None
 
 
 def http_error(exc: BusError) -> HTTPException:
@@ -118,16 +143,24 @@ async def signed_in_operator(request: Request, gateway: GatewayDep) -> str:
 
 
 @router.post("/api/auth/login", response_model=LoginReply)
-async def login(body: LoginBody, gateway: GatewayDep) -> LoginReply:
+async def login(body: LoginBody, request: Request, gateway: GatewayDep) -> LoginReply:
     """Check an operator's username and password; answer a token (lifetime
-    ``token_ttl_seconds``) and their profile. 401 "Wrong username or password."."""
+    ``token_ttl_seconds``) and their profile. 401 "Wrong username or password.";
+    429 (:data:`TOO_MANY_SIGN_INS`, ``Retry-After``) once ``login_failure_limit``
+    sign-ins from the client's address failed within ``login_failure_window_seconds``
+    — every attempt counts while it runs, and is forgiven unless the password was
+    wrong."""
+    failures, key = request.app.state.limits.failed_logins, client_key(request)
+    attempt = take(failures, key, TOO_MANY_SIGN_INS)
     try:
         profile = await gateway.call(AUTHENTICATE, AuthenticateRequest(username=body.username, password=body.password),
                                      OperatorProfile)
     except BusError as exc:
         if exc.code in ("401", "404"):
             raise HTTPException(401, "Wrong username or password.") from None
+        failures.forgive(key, attempt)
         raise http_error(exc) from None
+    failures.forgive(key, attempt)
     token = issue_token(gateway.settings.jwt_secret, subject=profile.id, role="operator", name=profile.nickname,
                         ttl_seconds=gateway.settings.token_ttl_seconds)
     return LoginReply(token=token, operator=profile)
@@ -169,6 +202,7 @@ class PatronChatBody(Body):
     email: EmailStr | None = None
     question: str = Field(min_length=1, max_length=2000)
     page_url: str | None = Field(default=None, max_length=2000)
+    request_id: str | None = Field(default=None, min_length=16, max_length=64, pattern=REQUEST_ID_PATTERN)
 
     @field_validator("email", "page_url", mode="before")
     @classmethod
@@ -195,13 +229,22 @@ class PatronChatCreated(BaseModel):
 
 
 @router.post("/api/patron/chats", response_model=PatronChatCreated, status_code=status.HTTP_201_CREATED)
-async def create_patron_chat(body: PatronChatBody, gateway: GatewayDep) -> PatronChatCreated:
+async def create_patron_chat(body: PatronChatBody, http: Request, gateway: GatewayDep) -> PatronChatCreated:
     """Queue a patron's chat; answer its id, a patron token for it (24 h) and the
     chat. The question is recorded as the chat's first message before the token is
-    given out, so nothing the patron sends can come before it. 404 unknown
-    department; 422 with a sentence for bad fields."""
+    given out, so nothing the patron sends can come before it.
+
+    A retry carrying the same ``request_id`` (the patron page keeps one per question
+    until the chat is created) answers the chat the first attempt created, with a
+    new token, instead of queueing a second chat.
+
+    404 unknown department; 409 a ``request_id`` reused for another question; 422
+    with a sentence for bad fields; 429 (:data:`TOO_MANY_CHATS`, ``Retry-After``)
+    after ``patron_chat_limit`` attempts from the client's address within
+    ``patron_chat_window_seconds``."""
+    take(http.app.state.limits.patron_chats, client_key(http), TOO_MANY_CHATS)
     request = CreateChatRequest(department_id=body.department_id, patron_name=body.name, patron_email=body.email,
-                                question=body.question, page_url=body.page_url)
+                                question=body.question, page_url=body.page_url, request_id=body.request_id)
     try:
         chat = await gateway.call(CHAT_CREATE, request, ChatView)
     except BusError as exc:

@@ -25,6 +25,7 @@ from .connection import Connection
 from .errors import describe, problems
 from .handlers import open_session
 from .hub import Hub
+from .ratelimit import RateLimits
 from .security import SecurityHeaders
 from .session import Gateway
 
@@ -39,7 +40,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     The lifespan connects to NATS (reconnecting forever), starts the :class:`Hub` and
     the presence heartbeat (:mod:`gateway.presence`), and on shutdown stops them and
-    drains the connection.
+    drains the connection. ``app.state.limits`` holds the HTTP rate limits
+    (:class:`~gateway.ratelimit.RateLimits`, from the settings).
 
     Raises:
         ValueError: ``settings.jwt_secret`` is empty (tokens would be forgeable).
@@ -70,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     # the interactive docs pages load scripts from a CDN, which the CSP forbids: only the schema is served
     app = FastAPI(title="refdesk gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
+    app.state.limits = RateLimits.from_settings(settings)
     app.add_exception_handler(RequestValidationError, _readable_validation_error)  # type: ignore[arg-type]
     app.include_router(router)
     app.add_api_websocket_route("/ws", _websocket)

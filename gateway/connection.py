@@ -33,6 +33,7 @@ from refdesk.ids import new_id
 
 from . import frames
 from .frames import ClientFrame, FrameError, Hello, Ping
+from .security import INTERNAL_ERROR
 
 log = structlog.get_logger()
 
@@ -279,7 +280,7 @@ class Connection:
                 await self._handler.handle(frame)
             except Exception:
                 log.exception("ws.frame_failed", connection=self.id, frame_type=type(frame).__name__)
-                self.send(frames.error("500", "Something went wrong on our side; please try again.", frame.ref))
+                self.send(frames.error("500", INTERNAL_ERROR, frame.ref))
 
     async def _write_loop(self) -> None:
         try:

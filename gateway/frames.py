@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from pydantic_core import to_json
 
+from refdesk.contracts.analytics import RaValues
 from refdesk.contracts.chat import MAX_SEQ, Message, TypingSignal
 from refdesk.contracts.queue import ChatView, OperatorProfile
 
@@ -133,12 +134,13 @@ class RaForm(ClientFrame):
 
 
 class RaSave(ClientFrame):
-    """Save a Reference Analytics record for a chat (values by field key)."""
+    """Save a Reference Analytics record for a chat: ``values`` by field key, each
+    text, a number, a list of texts or null (:data:`refdesk.contracts.analytics.RaValues`)."""
 
     type: Literal["ra.save"]
     chat_id: EntityId
     dataset_id: EntityId
-    values: dict[str, Any]
+    values: RaValues
 
 
 FRAME_MODELS: tuple[type[ClientFrame], ...] = (
@@ -178,6 +180,38 @@ def _loose_ref(data: dict[str, Any]) -> str | None:
     return ref if isinstance(ref, str) and len(ref) <= MAX_REF_CHARS and is_valid_unicode(ref) else None
 
 
+_RAW_REF = re.compile(
+    r'[{,]\s{0,32}"ref"\s{0,32}:\s{0,32}"([A-Za-z0-9_.:-]{1,' + str(MAX_REF_CHARS) + r'})"\s{0,32}[,}]')
+"""A ``"ref": "…"`` member as it appears in JSON text: after ``{`` or ``,`` and before
+``,`` or ``}`` (inside a JSON string the quotes would be escaped, so text in a message
+body does not match), with a value of plain characters. Every repetition is bounded,
+so a search is linear in the frame's length."""
+
+
+def _raw_ref(raw: str) -> str | None:
+    """The ``ref`` of a frame that cannot be parsed (a number too long to convert,
+    nesting too deep, a syntax error further on), read from the text itself so the
+    client's waiting request is still answered: the first ``"ref"`` member of at most
+    :data:`MAX_REF_CHARS` letters, digits, ``_``, ``.``, ``:`` or ``-``."""
+    found = _RAW_REF.search(raw, 0, MAX_MESSAGE_BYTES)
+    return found.group(1) if found else None
+
+
+def _load(raw: str) -> Any:
+    """``json.loads(raw)``.
+
+    Raises:
+        FrameError: ``400`` when ``raw`` is not JSON that can be read (a syntax error,
+            an integer too long to convert), with the ``ref`` found by
+            :func:`_raw_ref`.
+        RecursionError: nesting too deep for the parser.
+    """
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise FrameError("400", "The frame is not valid JSON.", _raw_ref(raw)) from None
+
+
 def _oversized_ref(raw: str) -> str | None:
     """The top-level ``ref`` of a frame too big to handle, when it can be read: the
     frame is at most :data:`MAX_MESSAGE_BYTES` (the server refuses bigger ones), so
@@ -185,9 +219,11 @@ def _oversized_ref(raw: str) -> str | None:
     if len(raw) > MAX_MESSAGE_BYTES:
         return None
     try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
+        data = _load(raw)
+    except FrameError as exc:
+        return exc.ref
+    except RecursionError:
+        return _raw_ref(raw)
     return _loose_ref(data) if isinstance(data, dict) else None
 
 
@@ -221,7 +257,9 @@ def parse_frame(raw: str) -> ClientFrame:
 
     Raises:
         FrameError: ``413`` when ``raw`` is over 64 KiB (with the frame's ``ref`` when
-            it can be read); ``400`` when it is not JSON, not an object, holds text
+            it can be read); ``400`` when it is not JSON (a number too long to
+            convert and nesting too deep for the parser included — with the ``ref``
+            read from the text, see :func:`_raw_ref`), not an object, holds text
             that is not valid Unicode (a lone surrogate escape), has no or an unknown
             ``type``, or has wrong fields — with a sentence such as ``Bad "chat.send"
             frame: cmid is required.``
@@ -229,9 +267,14 @@ def parse_frame(raw: str) -> ClientFrame:
     if len(raw) > MAX_FRAME_BYTES or _utf8_size(raw) > MAX_FRAME_BYTES:
         raise FrameError("413", f"The frame is larger than {MAX_FRAME_BYTES // 1024} KiB.", _oversized_ref(raw))
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise FrameError("400", "The frame is not valid JSON.") from None
+        return _read(raw)
+    except RecursionError:  # parsing, re-encoding or validating a deeply nested frame
+        raise FrameError("400", "The frame is nested too deeply.", _raw_ref(raw)) from None
+
+
+def _read(raw: str) -> ClientFrame:
+    """:func:`parse_frame` for a frame of acceptable size; may raise RecursionError."""
+    data = _load(raw)
     if not isinstance(data, dict):
         raise FrameError("400", 'A frame must be a JSON object with a "type".')
     ref = _loose_ref(data)

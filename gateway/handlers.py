@@ -8,6 +8,7 @@ frame.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,9 @@ from typing import Any
 from refdesk import bus
 from refdesk.auth import InvalidToken, read_token
 from refdesk.bus import BusError, Invalid
-from refdesk.contracts.analytics import DATASET_GET, RECORD_CREATE, Dataset, DatasetRequest, RaRecord, RecordCreate
+from refdesk.contracts.analytics import (
+    DATASET_GET, RECORD_CREATE, RECORD_FOR_CHAT, ChatRecordRequest, Dataset, DatasetRequest, RaRecord, RecordCreate,
+)
 from refdesk.contracts.chat import (
     CANNED_LIST, HISTORY, HISTORY_PAGE_BYTES, MAX_BODY_CHARS, SEND, CannedListRequest, History, HistoryRequest,
     Message, SendAck, SendRequest, TypingSignal, json_bytes, typing_subject,
@@ -25,6 +28,7 @@ from refdesk.contracts.queue import (
     BOARD, CHAT_CLAIM, CHAT_CLOSE, CHAT_END, CHAT_GET, OPERATOR_GET, OPERATOR_STATUS, Board, BoardRequest,
     ChatRef, ChatView, ClaimRequest, CloseRequest, EndRequest, OperatorProfile, OperatorRef, SetStatusRequest,
 )
+from refdesk.contracts.queue import CHAT_POSITION, QueuePosition
 from refdesk.text import clean_text
 
 from . import frames, policy
@@ -130,14 +134,11 @@ async def board_for(session: Session) -> list[ChatView]:
 
 
 async def _queue_place(session: Session, chat: ChatView) -> tuple[int, int] | None:
-    """``(position, waiting)`` of a queued chat in its department's queue."""
-    board = await session.call(BOARD, BoardRequest(department_ids=[chat.department_id]), Board)
-    queued = sorted((c for c in board.chats if c.state == "queued" and c.department_id == chat.department_id),
-                    key=lambda c: c.queued_at)
-    for chat_id, position, waiting in policy.queue_positions([c.id for c in queued]):
-        if chat_id == chat.id:
-            return position, waiting
-    return None
+    """``(position, waiting)`` of a queued chat in its department's queue, asked of
+    ``rd.queue.chat.position`` (one small answer however long the queue is; ``None``
+    once the chat is no longer queued)."""
+    place = await session.call(CHAT_POSITION, ChatRef(chat_id=chat.id), QueuePosition)
+    return None if place.position is None else (place.position, place.waiting)
 
 
 # --- operator status ------------------------------------------------------------
@@ -230,10 +231,15 @@ def _author(session: Session) -> tuple[str, str | None, str]:
 
 
 async def chat_send(session: Session, frame: ChatSend) -> SendAck:
-    """``chat.send``: the patron (queued or active) or the owning operator (active)
-    adds a message; a retry with the same ``cmid`` answers the original ack with
-    ``duplicate: true``. The length limit counts the body as stored — trimmed, a CRLF
-    as one newline (:func:`refdesk.text.clean_text`)."""
+    """``chat.send``: the patron or the owning operator adds a message; a retry with
+    the same ``cmid`` answers the original ack with ``duplicate: true``. The length
+    limit counts the body as stored — trimmed, a CRLF as one newline
+    (:func:`refdesk.text.clean_text`).
+
+    Only who may write is checked here, not the chat's state: the chat service gets
+    the chat as fetched here, records the lifecycle messages it shows first, and
+    answers a send to an ended chat itself — the original ack for a message stored
+    before the end, ``409`` "This chat has ended." for a new one."""
     limit = min(session.settings.max_message_chars, MAX_BODY_CHARS)
     try:
         body = clean_text(frame.body)
@@ -242,10 +248,10 @@ async def chat_send(session: Session, frame: ChatSend) -> SendAck:
     if len(body) > limit:
         raise Invalid(f"A message can be at most {limit} characters long.")
     chat = await session.chat(frame.chat_id)
-    policy.check_talk(session.identity, chat)
+    policy.check_author(session.identity, chat)
     kind, author_id, name = _author(session)
     request = SendRequest(chat_id=chat.id, cmid=frame.cmid, author_kind=kind, author_id=author_id,  # type: ignore[arg-type]
-                          author_name=name, body=body)
+                          author_name=name, body=body, chat=chat)
     return await session.call(SEND, request, SendAck)
 
 
@@ -306,11 +312,24 @@ async def _ra_chat(session: Session, chat_id: str) -> tuple[ChatView, str]:
 
 
 async def ra_form(session: Session, frame: RaForm) -> dict[str, Any]:
-    """``ra.form``: the default dataset and the prefill (question, duration in
-    minutes, department, operator) for a chat — for its owner, or an admin."""
+    """``ra.form``: the default dataset, the prefill (question, duration in minutes,
+    department, operator) and the chat's saved ``record`` (None until saved: a
+    reloaded dashboard shows the saved form, not a blank one) — for the chat's owner,
+    or an admin."""
     chat, owner = await _ra_chat(session, frame.chat_id)
-    dataset = await session.call(DATASET_GET, DatasetRequest(), Dataset)
-    return {"dataset": dataset, "prefill": policy.ra_prefill(chat, owner)}
+    dataset, record = await asyncio.gather(
+        session.call(DATASET_GET, DatasetRequest(), Dataset), _ra_record(session, chat.id))
+    return {"dataset": dataset, "prefill": policy.ra_prefill(chat, owner), "record": record}
+
+
+async def _ra_record(session: Session, chat_id: str) -> RaRecord | None:
+    """The chat's Reference Analytics record in the default dataset, or None."""
+    try:
+        return await session.call(RECORD_FOR_CHAT, ChatRecordRequest(chat_id=chat_id), RaRecord)
+    except BusError as exc:
+        if exc.code == "404":
+            return None
+        raise
 
 
 async def ra_save(session: Session, frame: RaSave) -> RaRecord:

@@ -6,8 +6,9 @@ subject                        delivered as
 =============================  =========================================================
 ``rd.ev.queue.chat.<id>.*``    ``chat.update`` to the department's watching operators, the
                                owner and the patron; ``queue.position`` to every patron
-                               still waiting in that department; a ``closed`` chat's
-                               feeds are dropped
+                               among the first 200 waiting in that department (those
+                               further back keep the place their hello gave them); a
+                               ``closed`` chat's feeds are dropped
 ``rd.ev.queue.operator.<id>``  the operator's new profile (status, monitored departments)
 ``rd.ev.chat.msg.<id>.posted`` ``message`` to the chat's feeds (each seq once per feed)
 ``rd.rt.typing.<id>``          ``typing`` to the chat's feeds on the other side
@@ -93,7 +94,9 @@ class Hub:
         update = frames.chat_update(event.type, event.chat)
         for peer in self.registry.chat_update_recipients(event.chat):
             peer.send(update)
-        for chat_id, position, waiting in queue_positions(event.department_queue):
+        # department_queue lists the oldest DEPARTMENT_QUEUE_IDS chats; waiting counts them all
+        waiting = max(event.waiting, len(event.department_queue))
+        for chat_id, position, _ in queue_positions(event.department_queue):
             recipients = self.registry.patrons(chat_id)
             if recipients:
                 frame = frames.queue_position(chat_id, position, waiting)

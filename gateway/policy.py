@@ -125,9 +125,22 @@ def check_owner(who: OperatorIdentity, chat: ChatView) -> None:
     raise Forbidden(f"This chat belongs to {chat.claimed_by_name or 'another operator'}.")
 
 
+def check_author(who: Identity, chat: ChatView) -> None:
+    """May ``who`` write in ``chat`` at all, whatever its state? The patron (the chat
+    is already known to be theirs), or the operator who owns it.
+
+    Raises:
+        Forbidden: an operator who does not own the chat.
+    """
+    if isinstance(who, OperatorIdentity):
+        check_owner(who, chat)
+
+
 def check_talk(who: Identity, chat: ChatView) -> None:
-    """May ``who`` send a message or a typing signal in ``chat``? Patrons while it is
-    queued or active; the owning operator while it is active.
+    """May ``who`` signal typing in ``chat``? Patrons while it is queued or active;
+    the owning operator while it is active. (Sends are only checked with
+    :func:`check_author`: the chat service answers a send to an ended chat — the
+    original ack for a retry, ``409`` for a new message.)
 
     Raises:
         Conflict: the chat has ended (``This chat has ended.``).
@@ -135,8 +148,7 @@ def check_talk(who: Identity, chat: ChatView) -> None:
     """
     if chat.state in ENDED_STATES:
         raise Conflict("This chat has ended.")
-    if isinstance(who, OperatorIdentity):
-        check_owner(who, chat)
+    check_author(who, chat)
 
 
 def check_end(who: Identity, chat: ChatView) -> None:

@@ -27,6 +27,7 @@ from .frames import ClientFrame
 from .hub import Hub
 from .policy import Identity, OperatorIdentity
 from .registry import Registry
+from .security import INTERNAL_ERROR
 
 log = structlog.get_logger()
 
@@ -50,7 +51,9 @@ class Gateway:
         Raises:
             BusError: the service's own code and sentence; ``503`` with "The chat
                 service is not answering; please try again." when nobody answers in
-                ``settings.request_timeout_seconds``.
+                ``settings.request_timeout_seconds``; ``500`` with
+                :data:`gateway.security.INTERNAL_ERROR` whatever the service said (its words
+                are logged, never shown: they may name internals).
         """
         try:
             return await bus.request(self.nc, subject, payload, reply_type,
@@ -59,12 +62,15 @@ class Gateway:
             if exc.code == "503":
                 log.warning("gateway.service_unavailable", subject=subject, error=exc.message)
                 raise BusError("503", unavailable_message(subject)) from None
+            if exc.code == "500" or not exc.code.startswith("4"):
+                log.error("gateway.service_failed", subject=subject, code=exc.code, error=exc.message)
+                raise BusError("500", INTERNAL_ERROR) from None
             raise
 
     async def record_lifecycle(self, transition: ChatEventType, chat: ChatView) -> None:
         """Have the chat service record the message of a lifecycle change that just
-        happened (``rd.chat.lifecycle``: the question, "Ana joined the chat.", "The
-        chat was ended …") before the user who caused it is answered, so it comes
+        happened (``rd.chat.lifecycle``: the question, "Ana joined the chat.", "Maya
+        ended the chat.") before the user who caused it is answered, so it comes
         before anything they say next. Never raises: a failure is logged and the chat
         service's queue-event consumer records the same message later, once."""
         try:

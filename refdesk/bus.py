@@ -8,7 +8,13 @@ Conventions (see ``docs/architecture.md``):
   Errors travel in the ``Nats-Service-Error``/``Nats-Service-Error-Code`` headers
   (ADR-32) and :func:`request` turns them back into :class:`BusError`;
 * nats-py awaits a subscription callback one message at a time, so each endpoint
-  hands requests to tasks bounded by a semaphore (default 64 in flight);
+  hands requests to tasks bounded by its own semaphore (default 64 in flight): a
+  saturated endpoint (slow password checks) only delays its own requests;
+* :func:`request` sends the caller's deadline in the ``Rd-Deadline`` header (absolute,
+  epoch seconds); an endpoint skips a request whose deadline passed while it waited
+  (a paused or saturated service) and answers ``503`` instead of acting on it — the
+  caller has already given up, so acting late would create "ghost" chats or
+  overwrite newer data. Hosts' clocks must agree (NTP) to well under a timeout;
 * events are published to JetStream with ``Nats-Msg-Id`` = event id.
 """
 
@@ -17,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import nats
@@ -34,6 +42,16 @@ from pydantic import BaseModel, ValidationError
 log = structlog.get_logger()
 
 R = TypeVar("R", bound=BaseModel)
+
+DEADLINE_HEADER = "Rd-Deadline"
+"""Request header: when the caller stops waiting, as epoch seconds (``"1767225600.250"``)."""
+
+GAVE_UP = "The service was too busy and gave up waiting on this request; please try again."
+"""The ``503`` sentence for a request skipped because its deadline had passed."""
+
+HEADER_ROOM = 1024
+"""Bytes of a NATS message's ``max_payload`` left for headers: a reply bigger than
+``max_payload - HEADER_ROOM`` is answered ``500`` at once instead of never arriving."""
 
 
 class BusError(Exception):
@@ -119,15 +137,35 @@ async def connect(servers: str, name: str) -> Client:
     )
 
 
+def seconds_late(headers: dict[str, str] | None, now: float) -> float | None:
+    """How many seconds past its :data:`DEADLINE_HEADER` a request is at ``now``
+    (epoch seconds), or ``None`` when it is not late — including when it carries no
+    deadline or an unreadable one (such a request is served as before)."""
+    raw = (headers or {}).get(DEADLINE_HEADER)
+    if raw is None:
+        return None
+    try:
+        deadline = float(raw)
+    except ValueError:
+        return None
+    late = now - deadline
+    return late if late > 0 else None
+
+
 async def request(nc: Client, subject: str, payload: BaseModel, reply_type: type[R], *, timeout: float = 5.0) -> R:
     """Send a request to an endpoint and return its validated reply.
+
+    The request carries its deadline (now + ``timeout`` seconds) in
+    :data:`DEADLINE_HEADER`, so the endpoint does not act on it once this call has
+    given up.
 
     Raises:
         BusError: the endpoint answered with an error (its code and message), or
             ``503`` when no instance of the service answers or it timed out.
     """
+    headers = {DEADLINE_HEADER: f"{time.time() + timeout:.3f}"}
     try:
-        msg = await nc.request(subject, payload.model_dump_json().encode(), timeout=timeout)
+        msg = await nc.request(subject, payload.model_dump_json().encode(), timeout=timeout, headers=headers)
     except NoRespondersError:
         raise BusError("503", f"the service behind {subject} is not running") from None
     except NatsTimeout:
@@ -142,73 +180,113 @@ async def request(nc: Client, subject: str, payload: BaseModel, reply_type: type
 Handler = Callable[[Any], Awaitable[BaseModel]]
 
 
+@dataclass(frozen=True)
+class _Route:
+    """One endpoint: its subject, request model, handler and in-flight slots."""
+
+    subject: str
+    request_type: type[BaseModel]
+    handler: Handler
+    slots: asyncio.Semaphore
+
+
 class Endpoints:
-    """A ``nats.micro`` service whose endpoints run concurrently, bounded.
+    """A ``nats.micro`` service whose endpoints run concurrently, each bounded on its own.
 
     Usage::
 
         eps = Endpoints(nc, "queue", "0.1.0")
         eps.add("rd.queue.chat.claim", ClaimRequest, handle_claim)
+        eps.add("rd.queue.operator.authenticate", AuthenticateRequest, check, max_in_flight=4)
         await eps.start()
         ...
         await eps.stop()   # unsubscribes, then waits for in-flight handlers
 
     A handler receives the validated request model and returns a reply model. A
     malformed payload answers ``400``; :class:`BusError` answers its code; any other
-    exception answers ``500`` and is logged.
+    exception answers ``500`` and is logged. A request whose :data:`DEADLINE_HEADER`
+    passed before its handler could start answers ``503`` (:data:`GAVE_UP`) without
+    running the handler, and is logged as ``endpoint.expired``.
+
+    Each endpoint has its own subscription and its own semaphore: when
+    ``max_in_flight`` of its requests are running, further requests to *that*
+    endpoint wait (in its subscription's pending buffer), while the other endpoints
+    keep answering.
+
+    Args:
+        max_in_flight: the default per-endpoint limit for :meth:`add`.
     """
 
     def __init__(self, nc: Client, name: str, version: str, *, max_in_flight: int = 64) -> None:
         self._nc = nc
         self._name = name
         self._version = version
-        self._routes: list[tuple[str, type[BaseModel], Handler]] = []
-        self._sem = asyncio.Semaphore(max_in_flight)
+        self._max_in_flight = max_in_flight
+        self._routes: list[_Route] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._service: Service | None = None
 
-    def add(self, subject: str, request_type: type[BaseModel], handler: Handler) -> None:
-        """Register ``handler`` for ``subject`` (must be called before :meth:`start`)."""
-        self._routes.append((subject, request_type, handler))
+    def add(self, subject: str, request_type: type[BaseModel], handler: Handler, *,
+            max_in_flight: int | None = None) -> None:
+        """Register ``handler`` for ``subject`` (must be called before :meth:`start`).
+
+        Args:
+            max_in_flight: how many of this endpoint's requests may run at once
+                (default: the constructor's ``max_in_flight``); at least 1.
+        """
+        limit = self._max_in_flight if max_in_flight is None else max_in_flight
+        if limit < 1:
+            raise ValueError(f"max_in_flight must be at least 1 (got {limit} for {subject})")
+        self._routes.append(_Route(subject, request_type, handler, asyncio.Semaphore(limit)))
 
     async def start(self) -> None:
         """Register the micro service and subscribe every endpoint (queue group ``q``)."""
         self._service = await add_service(self._nc, name=self._name, version=self._version)
-        for subject, request_type, handler in self._routes:
+        for route in self._routes:
             await self._service.add_endpoint(
-                name=subject.replace(".", "-"), subject=subject, handler=self._dispatcher(request_type, handler)
+                name=route.subject.replace(".", "-"), subject=route.subject, handler=self._dispatcher(route)
             )
 
-    def _dispatcher(self, request_type: type[BaseModel], handler: Handler) -> Callable[[MicroRequest], Awaitable[None]]:
+    def _dispatcher(self, route: _Route) -> Callable[[MicroRequest], Awaitable[None]]:
         async def dispatch(req: MicroRequest) -> None:
-            await self._sem.acquire()
-            task = asyncio.create_task(self._run(req, request_type, handler))
+            await route.slots.acquire()  # a full endpoint holds back its own subscription only
+            task = asyncio.create_task(self._run(req, route))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
         return dispatch
 
-    async def _run(self, req: MicroRequest, request_type: type[BaseModel], handler: Handler) -> None:
+    async def _run(self, req: MicroRequest, route: _Route) -> None:
         try:
+            late = seconds_late(req.headers, time.time())
+            if late is not None:
+                log.warning("endpoint.expired", subject=req.subject, late_seconds=round(late, 3))
+                await req.respond_error("503", GAVE_UP)
+                return
             try:
-                payload = request_type.model_validate_json(req.data or b"{}")
+                payload = route.request_type.model_validate_json(req.data or b"{}")
             except ValidationError as exc:
                 await req.respond_error("400", _validation_message(exc))
                 return
             try:
-                reply = await handler(payload)
+                reply = await route.handler(payload)
             except BusError as exc:
                 await req.respond_error(exc.code, exc.message)
                 return
             except Exception as exc:  # noqa: BLE001 - every failure must answer
                 log.exception("endpoint.failed", subject=req.subject)
-                await req.respond_error("500", f"internal error: {type(exc).__name__}")
+                await req.respond_error("500", "internal error (logged by the service)")
                 return
-            await req.respond(reply.model_dump_json().encode())
+            data = reply.model_dump_json().encode()
+            if len(data) > self._nc.max_payload - HEADER_ROOM:
+                log.error("endpoint.reply_too_large", subject=req.subject, bytes=len(data))
+                await req.respond_error("500", "The answer was too large to send.")
+                return
+            await req.respond(data)
         except Exception:  # the requester vanished or the connection closed
             log.warning("endpoint.respond_failed", subject=req.subject)
         finally:
-            self._sem.release()
+            route.slots.release()
 
     async def stop(self) -> None:
         """Stop taking requests, then wait for the handlers in flight."""

@@ -35,6 +35,17 @@ class Settings(BaseSettings):
             which operators have a dashboard connected.
         presence_timeout_seconds: an Online operator with no dashboard connected for
             this long is set Offline (a reload or a network blip is shorter).
+        request_timeout_seconds: how long the gateway waits for a service's answer
+            (the request's deadline: a service skips it once this has passed).
+        patron_chat_limit / patron_chat_window_seconds: at most this many
+            ``POST /api/patron/chats`` per client address in any window of this many
+            seconds (generous: a library's public computers share one address).
+        login_failure_limit / login_failure_window_seconds: at most this many failed
+            operator sign-ins per client address in any window of this many seconds
+            (successful sign-ins do not count).
+        trusted_proxies: comma-separated addresses of reverse proxies in front of the
+            gateway; for requests from them the client address is taken from
+            ``X-Forwarded-For``. Empty: the connecting address is the client's.
     """
 
     model_config = SettingsConfigDict(env_prefix="RD_", env_file=".env", extra="ignore")
@@ -62,6 +73,11 @@ class Settings(BaseSettings):
     presence_heartbeat_seconds: float = 15.0
     presence_timeout_seconds: float = 60.0
     request_timeout_seconds: float = 5.0
+    patron_chat_limit: int = Field(default=30, ge=1)
+    patron_chat_window_seconds: float = Field(default=600.0, gt=0)
+    login_failure_limit: int = Field(default=10, ge=1)
+    login_failure_window_seconds: float = Field(default=300.0, gt=0)
+    trusted_proxies: str = ""
 
 
 @lru_cache(maxsize=1)

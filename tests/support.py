@@ -124,6 +124,8 @@ async def running_system(servers: "Servers", **overrides: object) -> AsyncIterat
     demo seed, as ``refdesk up`` runs them; ``overrides`` set :class:`Settings` fields."""
     from gateway.server import serve as serve_gateway
 
+    # tests start many chats and a few failed sign-ins from 127.0.0.1; rate-limit tests pass their own limits
+    overrides = {"patron_chat_limit": 100_000, "login_failure_limit": 100_000, **overrides}
     async with running(servers, "queue", "chat", "tickets", "analytics", **overrides) as stack:
         stop = asyncio.Event()
         task = asyncio.create_task(serve_gateway(stack.settings, stop))

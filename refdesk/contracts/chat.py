@@ -27,8 +27,14 @@ sequence numbers cover the whole conversation. The gateway asks ``rd.chat.lifecy
 right after each change (so the message comes before anything that follows it), and
 the chat service also consumes ``QUEUE_EVENTS`` durably as a backstop; the message's
 cmid comes from the chat and the transition, never from the event, so both paths
-store it once. Once the end is recorded, only such lifecycle messages are accepted:
-``rd.chat.send`` answers ``409`` "This chat has ended.".
+store it once. Recording a transition first records every earlier one the same
+chat view shows (an ``ended`` chat that was claimed: the question, then "Ana joined the
+chat.", then the end), and a send that carries the chat (``SendRequest.chat``) first
+records what the chat's state shows — so the question is always message 1, "joined"
+comes before the operator's messages and the end notice is last, whichever report
+arrives first. Once the end is recorded, only such lifecycle messages are accepted:
+``rd.chat.send`` answers ``409`` "This chat has ended." (a retry of a message stored
+before the end still gets its original ack).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_core import to_json
 
 from .common import EventEnvelope, Reply, Request
@@ -85,8 +91,15 @@ class SendRequest(Request):
             unique per (chat, author kind).
         body: 1–4000 characters once cleaned (:func:`refdesk.text.clean_text`;
             the gateway enforces the configured maximum).
+        chat: the chat as the sender saw it when the send was authorised (the
+            queue service's view, ``id`` = ``chat_id``), or None. Before storing the
+            message the chat service records the lifecycle messages that view shows
+            and that are not stored yet — the question; "⟨nickname⟩ joined the chat."
+            once claimed; the end once ended — so the message never comes before
+            them.
 
     Raises (as the endpoint's error):
+        400: ``chat`` is another chat than ``chat_id``.
         409: the chat's end has been recorded ("This chat has ended."); a retry of a
             message stored before the end still gets its original ack.
         422: the body is blank or too long once cleaned.
@@ -98,6 +111,13 @@ class SendRequest(Request):
     author_id: str | None = None
     author_name: str = Field(min_length=1, max_length=100)
     body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)
+    chat: ChatView | None = None
+
+    @model_validator(mode="after")
+    def _chat_is_this_chat(self) -> SendRequest:
+        if self.chat is not None and self.chat.id != self.chat_id:
+            raise ValueError("chat must be the chat the message is sent to")
+        return self
 
 
 class Message(Reply):
@@ -159,12 +179,15 @@ class LifecycleRequest(Request):
     Attributes:
         type: the transition: ``queued`` stores the patron's question (cmid
             ``ev:question``), ``claimed`` "⟨nickname⟩ joined the chat." (cmid
-            ``ev:claimed:<claimed_at, UTC ISO-8601>``), ``ended`` "The chat was
-            ended by …" (cmid ``ev:ended``, and no patron or operator message is
-            accepted after it); ``closed`` adds nothing.
+            ``ev:claimed:<claimed_at, UTC ISO-8601>``), ``ended`` "⟨name⟩ ended the
+            chat." (cmid ``ev:ended``, and no patron or operator message is
+            accepted after it); ``closed`` adds no message of its own.
         chat: the chat right after the change, as the queue service answered it.
 
-    Replies ``Ok``; recording the same transition again changes nothing.
+    Every earlier transition ``chat`` shows is recorded first, if it is not yet
+    (``claimed`` → the question, then "joined"; ``ended``/``closed`` → the question,
+    "joined" if the chat was claimed, then the end). Replies ``Ok``; recording the
+    same transition again changes nothing.
     """
 
     type: ChatEventType

@@ -12,13 +12,21 @@ rd.queue.operator.status       SetStatusRequest            OperatorProfile
 rd.queue.operator.create       CreateOperatorRequest       OperatorProfile (409 if the
                                                            username is taken)
 rd.queue.departments           Empty                       DepartmentList
-rd.queue.chat.create           CreateChatRequest           ChatView
+rd.queue.chat.create           CreateChatRequest           ChatView (a retry with the
+                                                           same request_id: the same
+                                                           chat; 409 if it was used for
+                                                           another request)
 rd.queue.chat.get              ChatRef                     ChatView (404)
+rd.queue.chat.position         ChatRef                     QueuePosition (404)
 rd.queue.chat.claim            ClaimRequest                ChatView (409 lost race)
 rd.queue.chat.end              EndRequest                  ChatView (409 not active)
 rd.queue.chat.close            CloseRequest                ChatView
-rd.queue.board                 BoardRequest                Board
+rd.queue.board                 BoardRequest                Board (capped: ``more``)
 =============================  ==========================  ============================
+
+Every reply stays far below NATS's 1 MiB message limit whatever patrons typed: the
+board is cut at :data:`BOARD_MAX_BYTES` of JSON (``more: true``) and a
+:class:`ChatEvent` names at most :data:`DEPARTMENT_QUEUE_IDS` queued chats.
 
 Presence: each gateway publishes :class:`PresenceHeartbeat` on ``rd.rt.presence``
 (core NATS) every ``presence_heartbeat_seconds`` with the operators who have a
@@ -52,11 +60,23 @@ OPERATOR_CREATE = "rd.queue.operator.create"
 DEPARTMENTS = "rd.queue.departments"
 CHAT_CREATE = "rd.queue.chat.create"
 CHAT_GET = "rd.queue.chat.get"
+CHAT_POSITION = "rd.queue.chat.position"
 CHAT_CLAIM = "rd.queue.chat.claim"
 CHAT_END = "rd.queue.chat.end"
 CHAT_CLOSE = "rd.queue.chat.close"
 BOARD = "rd.queue.board"
 PRESENCE = "rd.rt.presence"
+
+BOARD_MAX_BYTES = 512 * 1024
+"""Most bytes of JSON the chats of one :class:`Board` take (at least one chat is
+always listed): half of NATS's default 1 MiB message limit, so a department flooded
+with long questions can still be shown."""
+
+DEPARTMENT_QUEUE_IDS = 200
+"""Most queued chat ids one :class:`ChatEvent` lists (the oldest ones)."""
+
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+"""What a client-chosen ``request_id`` may contain (a UUID fits)."""
 
 ChatState = Literal["queued", "active", "ended", "closed"]
 OperatorStatus = Literal["online", "offline"]
@@ -175,6 +195,11 @@ class CreateChatRequest(Request):
         patron_email: optional, for transcripts and follow-up.
         question: 1–2000 characters, cleaned likewise (line breaks kept).
         page_url: the library page the widget was on, if known.
+        request_id: optional, chosen by the client (16–64 characters of
+            ``A-Z a-z 0-9 _ -``, e.g. a random UUID) and sent again when it retries
+            the same request: the retry answers the chat the first attempt created
+            (if it did) instead of queueing a second one. Reusing it for a different
+            department, name or question is refused (409).
     """
 
     department_id: str = Field(min_length=1, max_length=64)
@@ -182,6 +207,7 @@ class CreateChatRequest(Request):
     patron_email: EmailStr | None = None
     question: str = Field(min_length=1, max_length=2000)
     page_url: str | None = Field(default=None, max_length=2000)
+    request_id: str | None = Field(default=None, min_length=16, max_length=64, pattern=REQUEST_ID_PATTERN)
 
     @field_validator("patron_name")
     @classmethod
@@ -261,9 +287,32 @@ class ChatView(Reply):
 
 
 class Board(Reply):
-    """Queued and active chats of some departments, oldest first."""
+    """Queued and active chats of some departments (and the asking operator's ended,
+    unclosed chats), oldest first.
+
+    Attributes:
+        more: true when chats were left out to keep the answer under
+            :data:`BOARD_MAX_BYTES` (or the service's count limit). The asking
+            operator's own chats are listed first; then the oldest chats. Chats left
+            out still reach the dashboard live as ``chat.update`` when they change.
+    """
 
     chats: list[ChatView]
+    more: bool = False
+
+
+class QueuePosition(Reply):
+    """A chat's place in its department's queue (``rd.queue.chat.position``): what a
+    waiting patron is told, without fetching the board.
+
+    Attributes:
+        position: 1 = next to be claimed; ``None`` when the chat is not queued.
+        waiting: how many chats are queued in the chat's department (all of them).
+    """
+
+    chat_id: str
+    position: int | None
+    waiting: int
 
 
 class ChatEvent(EventEnvelope):
@@ -273,12 +322,16 @@ class ChatEvent(EventEnvelope):
         type: ``queued``, ``claimed``, ``ended`` or ``closed``.
         chat: the chat after the change.
         department_queue: ids of the chats still queued in the chat's department,
-            oldest first (lets the gateway tell each waiting patron their place).
+            oldest first, at most :data:`DEPARTMENT_QUEUE_IDS` of them (lets the
+            gateway tell each waiting patron their place).
+        waiting: how many chats are queued in the department in all (may exceed
+            ``len(department_queue)``; ``0`` in events written before it existed).
     """
 
     type: ChatEventType
     chat: ChatView
     department_queue: list[str] = []
+    waiting: int = 0
 
 
 class PresenceHeartbeat(Request):

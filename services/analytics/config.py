@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-#: The dataset used when a request names none (``rd.analytics.dataset.get``).
-DEFAULT_DATASET_ID = "default"
-
 #: Longest text accepted in a Reference Analytics ``text`` field, in characters.
 MAX_TEXT_CHARS = 4000
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from refdesk import bus
 from refdesk.bus import NotFound
 from refdesk.contracts import analytics as contract
-from refdesk.contracts.analytics import Dataset, DatasetRequest, RaRecord, RecordCreate
+from refdesk.contracts.analytics import (
+    DEFAULT_DATASET_ID, ChatRecordRequest, Dataset, DatasetRequest, RaRecord, RecordCreate,
+)
 from refdesk.contracts.chat import STREAM as CHAT_STREAM
 from refdesk.contracts.chat import MessagePosted
 from refdesk.contracts.queue import STREAM as QUEUE_STREAM
@@ -14,7 +16,7 @@ from refdesk.contracts.queue import ChatEvent
 from refdesk.service import Context
 
 from . import domain, http
-from .config import DEFAULT_DATASET_ID, FACTS_DURABLE, FACTS_SUBJECTS, MESSAGES_DURABLE, MESSAGES_SUBJECTS
+from .config import FACTS_DURABLE, FACTS_SUBJECTS, MESSAGES_DURABLE, MESSAGES_SUBJECTS
 from .consumers import chat_event_handler, message_handler
 from .seed import seed
 from .store import AnalyticsStore
@@ -61,6 +63,18 @@ class Handlers:
             department_id=department_id, values=values,
         )
 
+    async def record_for_chat(self, request: ChatRecordRequest) -> RaRecord:
+        """``rd.analytics.record.for_chat``: the chat's record in the dataset
+        (``dataset_id`` None means ``default``), as last saved.
+
+        Raises:
+            NotFound: the chat has no record (yet) in that dataset.
+        """
+        record = await self._store.record_for_chat(request.dataset_id or DEFAULT_DATASET_ID, request.chat_id)
+        if record is None:
+            raise NotFound("This chat has no Reference Analytics record yet.")
+        return record
+
 
 async def wire(ctx: Context) -> None:
     """Ensure the default dataset exists, register the endpoints, start the two
@@ -74,6 +88,7 @@ async def wire(ctx: Context) -> None:
     handlers = Handlers(store)
     ctx.endpoints.add(contract.DATASET_GET, DatasetRequest, handlers.get_dataset)
     ctx.endpoints.add(contract.RECORD_CREATE, RecordCreate, handlers.create_record)
+    ctx.endpoints.add(contract.RECORD_FOR_CHAT, ChatRecordRequest, handlers.record_for_chat)
 
     ctx.background(bus.consume(
         ctx.nc, stream=QUEUE_STREAM, durable=FACTS_DURABLE, subjects=FACTS_SUBJECTS,

@@ -3,9 +3,8 @@ ensured at every start (idempotent; an admin's later edits are kept)."""
 
 from __future__ import annotations
 
-from refdesk.contracts.analytics import Dataset, DatasetField
+from refdesk.contracts.analytics import DEFAULT_DATASET_ID, Dataset, DatasetField
 
-from .config import DEFAULT_DATASET_ID
 from .store import AnalyticsStore
 
 

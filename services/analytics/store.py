@@ -99,6 +99,13 @@ class AnalyticsStore:
         )
         return RaRecord(**dict(row))
 
+    async def record_for_chat(self, dataset_id: str, chat_id: str) -> RaRecord | None:
+        """The chat's record in the dataset, or None when none was saved."""
+        row = await self._pool.fetchrow(
+            f"SELECT {_RECORD_SELECT} FROM ra_records WHERE dataset_id = $1 AND chat_id = $2", dataset_id, chat_id,
+        )
+        return RaRecord(**dict(row)) if row else None
+
     async def list_records(self, *, chat_id: str | None, operator_id: str | None, limit: int) -> list[RaRecord]:
         """Records, newest first, optionally only those of one chat and/or operator."""
         rows = await self._pool.fetch(

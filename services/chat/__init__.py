@@ -2,10 +2,13 @@
 per-chat sequence numbers, and the canned messages of each department.
 
 Endpoints and events are described in :mod:`refdesk.contracts.chat`. Chat lifecycle
-changes become messages (the patron's question, "Ana joined the chat.", "The chat was
-ended by the patron."): the gateway reports each change on ``rd.chat.lifecycle`` right
+changes become messages (the patron's question, "Ana joined the chat.", "Maya ended
+the chat."): the gateway reports each change on ``rd.chat.lifecycle`` right
 after it, and the service also consumes the queue service's events as a backstop.
-Once the end is recorded, patron and operator messages are refused (409).
+Recording a transition first records the earlier ones the chat shows, and a send that
+carries the chat first records what the chat's state shows, so the transcript's order
+never depends on which report arrives first. Once the end is recorded, patron and
+operator messages are refused (409).
 """
 
 from pathlib import Path

@@ -5,7 +5,7 @@ paging of history."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timezone
+from datetime import datetime, timezone
 
 from refdesk.bus import Invalid
 from refdesk.contracts.chat import CannedMessage, Message, SendAck, SendRequest, json_bytes
@@ -58,23 +58,23 @@ def ended_wording(chat: ChatView) -> str:
     return f"{who} ended the chat."
 
 
-def claimed_cmid(chat: ChatView) -> str:
+def claimed_cmid(claimed_at: datetime) -> str:
     """``ev:claimed:<claimed_at as UTC ISO-8601>`` — the same for every report of one
     claim (the gateway's and the event's), different for a later claim."""
-    if chat.claimed_at is None:
-        return CLAIMED_CMID_PREFIX.rstrip(":")
-    return CLAIMED_CMID_PREFIX + chat.claimed_at.astimezone(timezone.utc).isoformat()
+    return CLAIMED_CMID_PREFIX + claimed_at.astimezone(timezone.utc).isoformat()
 
 
 def lifecycle_message(transition: ChatEventType, chat: ChatView) -> SendRequest | None:
-    """The message that records a chat lifecycle transition in the conversation, or
-    None when it adds nothing to it (``closed``).
+    """The message that records one chat lifecycle transition in the conversation, or
+    None when it adds nothing to it.
 
     * ``queued`` → the patron's question, as the patron (cmid ``ev:question``), so it
       becomes the chat's first message;
     * ``claimed`` → system "<nickname> joined the chat." (cmid :func:`claimed_cmid`);
+      None while ``chat.claimed_at`` is unknown;
     * ``ended`` → system "<patron name | nickname> ended the chat." (cmid
-      ``ev:ended``).
+      ``ev:ended``);
+    * ``closed`` → None.
 
     The cmid depends only on the chat and the transition — never on who reports it
     or on an event id — so the gateway's report and the redelivered queue event of one
@@ -85,13 +85,50 @@ def lifecycle_message(transition: ChatEventType, chat: ChatView) -> SendRequest 
             chat_id=chat.id, cmid=QUESTION_CMID, author_kind="patron",
             author_name=chat.patron_name[:100], body=chat.question,
         )
-    if transition == "claimed":
-        cmid, body = claimed_cmid(chat), f"{chat.claimed_by_name or 'A librarian'} joined the chat."
+    if transition == "claimed" and chat.claimed_at is not None:
+        cmid, body = claimed_cmid(chat.claimed_at), f"{chat.claimed_by_name or 'A librarian'} joined the chat."
     elif transition == "ended":
         cmid, body = ENDED_CMID, ended_wording(chat)
     else:
         return None
     return SendRequest(chat_id=chat.id, cmid=cmid, author_kind="system", author_name=SYSTEM_AUTHOR_NAME, body=body)
+
+
+_STEPS: tuple[ChatEventType, ...] = ("queued", "claimed", "ended")
+"""The transitions that add a message, in the only order a chat goes through them."""
+
+_STEPS_UP_TO: dict[ChatEventType, int] = {"queued": 1, "claimed": 2, "ended": 3, "closed": 3}
+"""How many of :data:`_STEPS` a transition implies (itself and the earlier ones)."""
+
+_TRANSITION_OF_STATE: dict[str, ChatEventType] = {
+    "queued": "queued", "active": "claimed", "ended": "ended", "closed": "closed",
+}
+"""The transition that brought a chat into each state."""
+
+
+def lifecycle_messages(transition: ChatEventType, chat: ChatView) -> list[SendRequest]:
+    """The messages to record for ``transition``, oldest first: those of every earlier
+    transition ``chat`` shows, then its own.
+
+    * ``queued`` → [question];
+    * ``claimed`` → [question, "joined"];
+    * ``ended`` and ``closed`` → [question, "joined" (only if the chat was claimed),
+      the end].
+
+    Recording them in this order, each idempotently, whichever report arrives first,
+    gives every chat the same transcript: the question is message 1, "joined" comes
+    before anything said after the claim, and the end notice after everything else.
+    """
+    steps = _STEPS[:_STEPS_UP_TO[transition]]
+    return [message for step in steps if (message := lifecycle_message(step, chat)) is not None]
+
+
+def messages_before_send(chat: ChatView) -> list[SendRequest]:
+    """The lifecycle messages that must be stored before a message sent to ``chat``
+    (as the sender saw it): those of the transitions its state shows — [question]
+    while queued, [question, "joined"] while active, and the end too once ended or
+    closed (so a new message then is refused, and the end notice stays last)."""
+    return lifecycle_messages(_TRANSITION_OF_STATE[chat.state], chat)
 
 
 def ends_chat(request: SendRequest) -> bool:

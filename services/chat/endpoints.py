@@ -23,27 +23,41 @@ class ChatEndpoints:
     async def send(self, request: chat.SendRequest) -> chat.SendAck:
         """``rd.chat.send``: store a message (body trimmed) with the chat's next seq and
         publish ``MessagePosted``; a retry with the same (chat, author kind, cmid) gets
-        the original ack with ``duplicate=true`` (also after the chat ended).
+        the original ack with ``duplicate=true`` (also after the chat ended). When the
+        request carries the chat, the lifecycle messages its state shows
+        (:func:`domain.messages_before_send`) are recorded first, if not yet.
 
         Raises:
             Invalid: (422) the body is blank once trimmed.
             Conflict: (409) "This chat has ended." — the chat's end is recorded.
         """
-        return await self._store_message(domain.normalise_send(request))
+        message = domain.normalise_send(request)
+        if request.chat is not None:
+            await self._record_lifecycle(domain.messages_before_send(request.chat))
+        return await self._store_message(message)
 
     async def lifecycle(self, request: chat.LifecycleRequest) -> Ok:
-        """``rd.chat.lifecycle``: record the message of a chat lifecycle transition
-        (:func:`domain.lifecycle_message`) through the same idempotent path as
-        :meth:`send`; recording a transition again stores nothing. Lifecycle messages
-        are accepted after the end, and the ``ended`` one marks the chat ended.
+        """``rd.chat.lifecycle``: record the messages of a chat lifecycle transition
+        and of every earlier one the chat shows (:func:`domain.lifecycle_messages`),
+        oldest first, through the same idempotent path as :meth:`send`; recording a
+        transition again stores nothing. Lifecycle messages are accepted after the
+        end, and the ``ended`` one marks the chat ended.
 
         Raises:
             Invalid: (422) the question is blank once trimmed.
         """
-        message = domain.lifecycle_message(request.type, request.chat)
-        if message is not None:
-            await self._store_message(domain.normalise_send(message), lifecycle=True)
+        await self._record_lifecycle(domain.lifecycle_messages(request.type, request.chat))
         return Ok()
+
+    async def _record_lifecycle(self, messages: list[chat.SendRequest]) -> None:
+        """Store, in order, those of one chat's lifecycle ``messages`` not stored yet
+        (one query finds the stored ones, so the usual case — all stored — is cheap)."""
+        if not messages:
+            return
+        stored = await self._store.stored_keys(messages[0].chat_id, [(m.author_kind, m.cmid) for m in messages])
+        for message in messages:
+            if (message.author_kind, message.cmid) not in stored:
+                await self._store_message(domain.normalise_send(message), lifecycle=True)
 
     async def _store_message(self, request: chat.SendRequest, *, lifecycle: bool = False) -> chat.SendAck:
         message, duplicate = await self._store.add_message(request, after_end=lifecycle, ends=domain.ends_chat(request))

@@ -81,6 +81,15 @@ class ChatStore:
             raise RuntimeError(f"message {key} vanished after a unique violation")
         return winner, True
 
+    async def stored_keys(self, chat_id: str, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of the ``(author_kind, cmid)`` keys that a stored message of the chat has."""
+        wanted = set(keys)
+        rows = await self._pool.fetch(
+            "SELECT author_kind, cmid FROM messages WHERE chat_id = $1 AND cmid = ANY($2::text[])",
+            chat_id, sorted({cmid for _, cmid in wanted}),
+        )
+        return {(row["author_kind"], row["cmid"]) for row in rows} & wanted
+
     @staticmethod
     async def _find(conn: asyncpg.Connection, chat_id: str, author_kind: str, cmid: str) -> Message | None:
         row = await conn.fetchrow(

@@ -1,8 +1,8 @@
 """Pure rules of the queue service: who may move a chat through its lifecycle
 (queued → active → ended → closed), which departments are online, which departments
-an operator monitors, a patron's place in the queue, and mapping stored rows to the
-contract's views. No I/O here; :mod:`.store` reads and writes, :mod:`.endpoints`
-combines both.
+an operator monitors, a patron's place in the queue, retries of a chat creation, how
+much of a board fits in one reply, and mapping stored rows to the contract's views.
+No I/O here; :mod:`.store` reads and writes, :mod:`.endpoints` combines both.
 
 Every check raises a :class:`refdesk.bus.BusError` subclass whose message is a
 sentence a librarian can read.
@@ -14,7 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from refdesk.bus import BusError, Conflict, Forbidden, Invalid
-from refdesk.contracts.queue import ChatView, Department, OperatorProfile, OperatorStatus
+from refdesk.contracts.queue import (
+    Board, ChatView, CreateChatRequest, Department, OperatorProfile, OperatorStatus, QueuePosition,
+)
+
+CHAT_ENDED = "This chat has ended."
+"""The answer to anything a chat that has ended can no longer do (the gateway says the same)."""
 
 WRONG_CREDENTIALS = "Wrong username or password."
 """The one answer to a failed sign-in, whether the username or the password was wrong."""
@@ -102,13 +107,13 @@ def settle_lost_claim(chat: ChatView, operator_id: str) -> ChatView:
 
     Raises:
         Conflict: "Already claimed by ⟨nickname⟩." when another operator holds or held
-            it; "This chat has already ended." when it ended unclaimed.
+            it; "This chat has ended." when it ended unclaimed.
     """
     if chat.state == "active" and chat.claimed_by == operator_id:
         return chat
     if chat.claimed_by is not None:
         raise Conflict(f"Already claimed by {chat.claimed_by_name}.")
-    raise Conflict("This chat has already ended.")
+    raise Conflict(CHAT_ENDED)
 
 
 def check_end(chat: ChatView, ended_by: str, operator_id: str | None) -> None:
@@ -123,7 +128,7 @@ def check_end(chat: ChatView, ended_by: str, operator_id: str | None) -> None:
         Forbidden: the operator does not own the chat.
     """
     if chat.state in ("ended", "closed"):
-        raise Conflict("This chat has already ended.")
+        raise Conflict(CHAT_ENDED)
     if ended_by == "patron":
         return
     if operator_id is None:
@@ -147,6 +152,28 @@ def check_close(chat: ChatView, operator_id: str) -> None:
         raise Conflict("End the chat before closing it.")
 
 
+def check_retry(existing: ChatView, request: CreateChatRequest) -> ChatView:
+    """A chat creation whose ``request_id`` is already taken: a retry of the same
+    request answers the chat the first attempt created (whatever its state now).
+
+    Raises:
+        Conflict: the id was used for a different department, patron name or
+            question (a client reusing ids; never the patron page).
+    """
+    same = (existing.department_id, existing.patron_name, existing.question) == (
+        request.department_id, request.patron_name, request.question)
+    if not same:
+        raise Conflict("This request id was already used for a different chat; start the chat again.")
+    return existing
+
+
+def queue_place(chat: ChatView, ahead: int, waiting: int) -> QueuePosition:
+    """The patron's place: ``ahead`` queued chats of the department came before
+    ``chat``, ``waiting`` are queued in all; position ``None`` unless ``chat`` is queued."""
+    position = ahead + 1 if chat.state == "queued" else None
+    return QueuePosition(chat_id=chat.id, position=position, waiting=waiting)
+
+
 def queue_position(department_queue: Sequence[str], chat_id: str) -> int | None:
     """The chat's place in its department queue (1 = next to be claimed), or ``None``
     when it is not queued.
@@ -158,6 +185,36 @@ def queue_position(department_queue: Sequence[str], chat_id: str) -> int | None:
         return department_queue.index(chat_id) + 1
     except ValueError:
         return None
+
+
+# --- the board ----------------------------------------------------------------------------
+
+
+def json_size(chat: ChatView) -> int:
+    """Bytes of ``chat`` as JSON (UTF-8), as a reply carries it."""
+    return len(chat.model_dump_json().encode())
+
+
+def fit_board(chats: Sequence[ChatView], *, max_bytes: int, max_chats: int) -> Board:
+    """The board reply out of candidate chats in priority order (the asking
+    operator's own first, then oldest first): take chats in that order while the
+    list's JSON stays within ``max_bytes`` and ``max_chats`` — always at least one —
+    and list them oldest first (``queued_at``, then id).
+
+    Returns:
+        a :class:`Board` with ``more`` true when any candidate was left out (callers
+        pass one candidate beyond ``max_chats`` to find out whether more exist).
+    """
+    kept: list[ChatView] = []
+    size = 2  # the list's brackets
+    for chat in chats[:max_chats]:
+        cost = json_size(chat) + 1  # and a comma
+        if kept and size + cost > max_bytes:
+            break
+        kept.append(chat)
+        size += cost
+    kept.sort(key=lambda chat: (chat.queued_at, chat.id))
+    return Board(chats=kept, more=len(kept) < len(chats))
 
 
 # --- views ------------------------------------------------------------------------------

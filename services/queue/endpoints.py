@@ -12,7 +12,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from pydantic import BaseModel
@@ -26,8 +26,19 @@ from refdesk.outbox import OutboxRelay
 from refdesk.service import Context
 
 from . import domain, presence
+from .config import AUTHENTICATE_MAX_IN_FLIGHT, BOARD_MAX_CHATS
 from .seed import apply_demo_seed
 from .store import Queries, QueueStore
+
+
+class Route(NamedTuple):
+    """One endpoint: subject, request model, handler and, when it needs a tighter
+    bound than the service's default, how many of its requests may run at once."""
+
+    subject: str
+    request_type: type[BaseModel]
+    handler: Handler
+    max_in_flight: int | None = None
 
 
 class QueueEndpoints:
@@ -45,20 +56,23 @@ class QueueEndpoints:
         self._log = log
         self._decoy_hash: str | None = None
 
-    def routes(self) -> list[tuple[str, type[BaseModel], Handler]]:
-        """``(subject, request model, handler)`` for every endpoint."""
+    def routes(self) -> list[Route]:
+        """Every endpoint. Password checks are CPU-heavy, so at most
+        :data:`~.config.AUTHENTICATE_MAX_IN_FLIGHT` run at once (a sign-in flood waits
+        on its own endpoint; every other endpoint keeps answering)."""
         return [
-            (c.AUTHENTICATE, c.AuthenticateRequest, self.authenticate),
-            (c.OPERATOR_GET, c.OperatorRef, self.get_operator),
-            (c.OPERATOR_CREATE, c.CreateOperatorRequest, self.create_operator),
-            (c.OPERATOR_STATUS, c.SetStatusRequest, self.set_status),
-            (c.DEPARTMENTS, Empty, self.departments),
-            (c.CHAT_CREATE, c.CreateChatRequest, self.create_chat),
-            (c.CHAT_GET, c.ChatRef, self.get_chat),
-            (c.CHAT_CLAIM, c.ClaimRequest, self.claim_chat),
-            (c.CHAT_END, c.EndRequest, self.end_chat),
-            (c.CHAT_CLOSE, c.CloseRequest, self.close_chat),
-            (c.BOARD, c.BoardRequest, self.board),
+            Route(c.AUTHENTICATE, c.AuthenticateRequest, self.authenticate, AUTHENTICATE_MAX_IN_FLIGHT),
+            Route(c.OPERATOR_GET, c.OperatorRef, self.get_operator),
+            Route(c.OPERATOR_CREATE, c.CreateOperatorRequest, self.create_operator, AUTHENTICATE_MAX_IN_FLIGHT),
+            Route(c.OPERATOR_STATUS, c.SetStatusRequest, self.set_status),
+            Route(c.DEPARTMENTS, Empty, self.departments),
+            Route(c.CHAT_CREATE, c.CreateChatRequest, self.create_chat),
+            Route(c.CHAT_GET, c.ChatRef, self.get_chat),
+            Route(c.CHAT_POSITION, c.ChatRef, self.chat_position),
+            Route(c.CHAT_CLAIM, c.ClaimRequest, self.claim_chat),
+            Route(c.CHAT_END, c.EndRequest, self.end_chat),
+            Route(c.CHAT_CLOSE, c.CloseRequest, self.close_chat),
+            Route(c.BOARD, c.BoardRequest, self.board),
         ]
 
     @asynccontextmanager
@@ -172,23 +186,37 @@ class QueueEndpoints:
     # --- chats ---------------------------------------------------------------------
 
     async def create_chat(self, req: c.CreateChatRequest) -> c.ChatView:
-        """Queue a patron's chat in a department; emits ``queued``.
+        """Queue a patron's chat in a department; emits ``queued``. A retry carrying
+        the ``request_id`` of a chat already created answers that chat (no second
+        chat, no second event).
 
         Raises:
             NotFound (404): unknown department.
+            Conflict (409): the ``request_id`` was used for a different chat.
         """
         async with self._writing() as q:
             await self._department(q, req.department_id)
-            chat = domain.chat_view(await q.add_chat(new_id(), req))
-            queue = await self._announce(q, "queued", chat)
+            row = await q.add_chat(new_id(), req)
+            if row is None:  # only with a request_id: this request was seen before
+                return domain.check_retry(domain.chat_view(await q.chat_by_request_id(req.request_id)), req)
+            chat = domain.chat_view(row)
+            queue, waiting = await self._announce(q, "queued", chat)
         self._log.info("chat.queued", chat_id=chat.id, department=chat.department_id,
-                       position=domain.queue_position(queue, chat.id))
+                       position=domain.queue_position(queue, chat.id), waiting=waiting)
         return chat
 
     async def get_chat(self, req: c.ChatRef) -> c.ChatView:
         """One chat. Raises NotFound (404)."""
         async with self._store.reading() as q:
             return await self._chat(q, req.chat_id)
+
+    async def chat_position(self, req: c.ChatRef) -> c.QueuePosition:
+        """A chat's place in its department's queue (what a waiting patron is told).
+        Raises NotFound (404)."""
+        async with self._store.reading() as q:
+            chat = await self._chat(q, req.chat_id)
+            ahead, waiting = await q.place_in_queue(chat.id)
+        return domain.queue_place(chat, ahead, waiting)
 
     async def claim_chat(self, req: c.ClaimRequest) -> c.ChatView:
         """Claim a queued chat for an operator; emits ``claimed``. The claim itself is
@@ -218,7 +246,7 @@ class QueueEndpoints:
         Raises:
             NotFound (404): unknown chat.
             Forbidden (403): an operator who does not own the chat.
-            Conflict (409): "This chat has already ended."
+            Conflict (409): "This chat has ended."
         """
         async with self._writing() as q:
             chat = await self._chat(q, req.chat_id, lock=True)
@@ -245,22 +273,25 @@ class QueueEndpoints:
 
     async def board(self, req: c.BoardRequest) -> c.Board:
         """Queued and active chats of ``department_ids`` (and the operator's ended,
-        unclosed ones), oldest first."""
+        unclosed ones), oldest first; cut to fit :data:`~refdesk.contracts.queue.BOARD_MAX_BYTES`
+        and ``BOARD_MAX_CHATS`` (the operator's own chats kept first), ``more`` set then."""
         async with self._store.reading() as q:
             rows = await q.open_chats(req.department_ids, req.operator_id)
-            return c.Board(chats=[domain.chat_view(row) for row in rows])
+        return domain.fit_board([domain.chat_view(row) for row in rows], max_bytes=c.BOARD_MAX_BYTES,
+                                max_chats=BOARD_MAX_CHATS)
 
     # --- shared steps --------------------------------------------------------------
 
-    async def _announce(self, q: Queries, event: c.ChatEventType, chat: c.ChatView) -> list[str]:
+    async def _announce(self, q: Queries, event: c.ChatEventType, chat: c.ChatView) -> tuple[list[str], int]:
         """Enqueue the ChatEvent for ``chat`` with its department queue as this
-        transaction sees it; return that queue (ids, oldest first)."""
-        queue = await q.queued_chat_ids(chat.department_id)
+        transaction sees it; return that queue (the first ``DEPARTMENT_QUEUE_IDS``
+        ids, oldest first) and how many chats wait in all."""
+        queue, waiting = await q.department_queue(chat.department_id, c.DEPARTMENT_QUEUE_IDS)
         await q.enqueue(
             c.chat_event_subject(chat.id, event),
-            c.ChatEvent(event_id=new_id(), type=event, chat=chat, department_queue=queue),
+            c.ChatEvent(event_id=new_id(), type=event, chat=chat, department_queue=queue, waiting=waiting),
         )
-        return queue
+        return queue, waiting
 
     async def _profile(self, q: Queries, row: asyncpg.Record) -> c.OperatorProfile:
         """The operator's profile with their departments' current ``online`` flags."""
@@ -297,8 +328,8 @@ async def wire(ctx: Context) -> None:
     handlers = QueueEndpoints(store, ctx.relay, ctx.log)
     if ctx.settings.demo_seed:
         await apply_demo_seed(store, handlers.create_operator)
-    for subject, request_type, handler in handlers.routes():
-        ctx.endpoints.add(subject, request_type, handler)
+    for route in handlers.routes():
+        ctx.endpoints.add(route.subject, route.request_type, route.handler, max_in_flight=route.max_in_flight)
     await presence.listen(ctx.nc, handlers.record_presence, ctx.log)
     ctx.background(presence.sweep(handlers.expire_absent, ctx.settings.presence_timeout_seconds, ctx.stop, ctx.log),
                    name="presence-sweep")

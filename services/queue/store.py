@@ -178,16 +178,23 @@ class Queries:
 
     # --- chats ---------------------------------------------------------------------
 
-    async def add_chat(self, chat_id: str, request: CreateChatRequest) -> asyncpg.Record:
-        """Insert a queued chat; return its view row."""
+    async def add_chat(self, chat_id: str, request: CreateChatRequest) -> asyncpg.Record | None:
+        """Insert a queued chat; return its view row, or ``None`` when a chat with the
+        request's ``request_id`` exists (a concurrent attempt with the same id waits
+        for the first one's transaction, then gets ``None`` too)."""
         return await self._conn.fetchrow(
             _changed(
-                "INSERT INTO chats (id, department_id, patron_name, patron_email, question, page_url)"
-                " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *"
+                "INSERT INTO chats (id, department_id, patron_name, patron_email, question, page_url, request_id)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                " ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING *"
             ),
             chat_id, request.department_id, request.patron_name, request.patron_email, request.question,
-            request.page_url,
+            request.page_url, request.request_id,
         )
+
+    async def chat_by_request_id(self, request_id: str) -> asyncpg.Record | None:
+        """The view row of the chat created with this client ``request_id``, or ``None``."""
+        return await self._conn.fetchrow(_CHAT_VIEW.format(source="chats") + " WHERE c.request_id = $1", request_id)
 
     async def chat(self, chat_id: str, *, lock: bool = False) -> asyncpg.Record | None:
         """A chat's view row, or ``None``. ``lock`` holds the chat row until the
@@ -220,22 +227,37 @@ class Queries:
             _changed("UPDATE chats SET state = 'closed', closed_at = now() WHERE id = $1 RETURNING *"), chat_id
         )
 
-    async def queued_chat_ids(self, department_id: str) -> list[str]:
-        """Ids of the department's queued chats, oldest first."""
+    async def department_queue(self, department_id: str, limit: int) -> tuple[list[str], int]:
+        """The ids of the department's ``limit`` oldest queued chats (oldest first) and
+        how many chats are queued there in all."""
         rows = await self._conn.fetch(
-            "SELECT id FROM chats WHERE department_id = $1 AND state = 'queued' ORDER BY queued_at, id",
-            department_id,
+            "SELECT id, count(*) OVER () AS waiting FROM chats WHERE department_id = $1 AND state = 'queued'"
+            " ORDER BY queued_at, id LIMIT $2",
+            department_id, limit,
         )
-        return [row["id"] for row in rows]
+        return [row["id"] for row in rows], (rows[0]["waiting"] if rows else 0)
+
+    async def place_in_queue(self, chat_id: str) -> tuple[int, int]:
+        """``(ahead, waiting)`` for a chat: how many queued chats of its department
+        were queued before it, and how many are queued there in all (``(0, 0)`` for
+        an unknown chat)."""
+        row = await self._conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE (o.queued_at, o.id) < (c.queued_at, c.id)) AS ahead, count(o.id) AS waiting"
+            " FROM chats c LEFT JOIN chats o ON o.department_id = c.department_id AND o.state = 'queued'"
+            " WHERE c.id = $1",
+            chat_id,
+        )
+        return row["ahead"], row["waiting"]
 
     async def open_chats(self, department_ids: Sequence[str], operator_id: str | None = None) -> list[asyncpg.Record]:
         """View rows of the queued and active chats of these departments, plus the
-        ended-but-not-closed chats owned by ``operator_id``; oldest first (at most
-        ``BOARD_MAX_CHATS``)."""
+        ended-but-not-closed chats owned by ``operator_id``: that operator's own chats
+        first, then oldest first; at most ``BOARD_MAX_CHATS + 1`` (one more than a
+        board lists, so the caller knows whether more exist)."""
         return await self._conn.fetch(
             _CHAT_VIEW.format(source="chats")
             + " WHERE c.department_id = ANY($1::text[])"
             " AND (c.state IN ('queued', 'active') OR (c.state = 'ended' AND c.claimed_by = $3))"
-            " ORDER BY c.queued_at, c.id LIMIT $2",
-            list(department_ids), BOARD_MAX_CHATS, operator_id,
+            " ORDER BY coalesce(c.claimed_by = $3, false) DESC, c.queued_at, c.id LIMIT $2",
+            list(department_ids), BOARD_MAX_CHATS + 1, operator_id,
         )

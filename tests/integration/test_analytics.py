@@ -5,6 +5,7 @@ authentication, and facts of a chat driven through the real queue and chat servi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -235,3 +236,52 @@ async def test_facts_of_a_chat_through_queue_and_chat(servers) -> None:
         record = await request(nc, an.RECORD_CREATE, an.RecordCreate(
             dataset_id="default", operator_id=ana.id, chat_id=created.id, values=VALID), an.RaRecord)
         assert record.department_id == "reference"  # taken from the chat's facts
+
+
+# -- a chat's record, and values that must read as a 422 ----------------------------------
+
+
+async def test_a_chats_record_is_found_by_its_chat(servers) -> None:
+    async with running(servers, "analytics") as stack:
+        nc, chat_id = stack.nc, new_id()
+        with pytest.raises(BusError) as none_yet:
+            await request(nc, an.RECORD_FOR_CHAT, an.ChatRecordRequest(chat_id=chat_id), an.RaRecord)
+        assert (none_yet.value.code, none_yet.value.message) == (
+            "404", "This chat has no Reference Analytics record yet.")
+
+        saved = await request(nc, an.RECORD_CREATE, an.RecordCreate(
+            dataset_id="default", operator_id="op-ben", chat_id=chat_id, values=VALID), an.RaRecord)
+        found = await request(nc, an.RECORD_FOR_CHAT, an.ChatRecordRequest(chat_id=chat_id), an.RaRecord)
+        assert found == saved
+        corrected = await request(nc, an.RECORD_CREATE, an.RecordCreate(
+            dataset_id="default", operator_id="op-ben", chat_id=chat_id, values={**VALID, "answer": "The map room."}),
+            an.RaRecord)
+        found = await request(nc, an.RECORD_FOR_CHAT, an.ChatRecordRequest(chat_id=chat_id, dataset_id="default"),
+                              an.RaRecord)
+        assert (found.id, found.values) == (saved.id, corrected.values)
+
+
+async def test_values_that_cannot_be_stored_as_given_are_cleaned_or_refused_readably(servers) -> None:
+    async with running(servers, "analytics") as stack:
+        nc = stack.nc
+
+        async def create(values: dict[str, Any]) -> an.RaRecord:
+            return await request(nc, an.RECORD_CREATE, an.RecordCreate(
+                dataset_id="default", operator_id="op-ana", chat_id=new_id(), values=values), an.RaRecord)
+
+        stored = await create({**VALID, "question": "Maps\x00 of\r\n1890?", "answer": " \x00 "})
+        assert stored.values == {**VALID, "question": "Maps of\n1890?"}
+        for duration in (10**400, "1e400"):
+            with pytest.raises(BusError) as refused:
+                await create({**VALID, "duration": duration})
+            assert (refused.value.code, refused.value.message) == (
+                "422", "Duration must be a number of minutes from 0 to 1,000,000.")
+        with pytest.raises(BusError) as unknown:
+            await create({**VALID, "x" * 3000: "y"})
+        assert (unknown.value.code, unknown.value.message) == ("422", "The form has 1 unknown field.")
+
+        # a payload from another client, not built with the contract: nesting is a 400
+        raw = {"dataset_id": "default", "operator_id": "op-ana", "values": {**VALID, "answer": {"a": [1]}}}
+        msg = await nc.request(an.RECORD_CREATE, json.dumps(raw).encode(), timeout=5)
+        assert msg.headers and msg.headers["Nats-Service-Error-Code"] == "400"
+        assert "answer" in msg.headers["Nats-Service-Error"]

@@ -1,6 +1,7 @@
 """Bus helpers (refdesk.bus) and the outbox relay against real NATS + PostgreSQL."""
 
 import asyncio
+import time
 
 import nats
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from refdesk import bus, db
 from refdesk.contracts.common import EventEnvelope, Ok, Reply, Request
 from refdesk.outbox import OutboxRelay, enqueue
+from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +58,7 @@ async def test_errors_keep_their_code_and_message(nc, endpoints) -> None:
     assert (conflict.value.code, conflict.value.message) == ("409", "Already claimed by Ana.")
     with pytest.raises(bus.BusError) as crash:
         await bus.request(nc, "rd.test.echo", Echo(text="crash"), Echoed)
-    assert crash.value.code == "500" and "ZeroDivisionError" in crash.value.message
+    assert crash.value.code == "500" and "ZeroDivisionError" not in crash.value.message  # logged, never sent
 
 
 async def test_malformed_request_answers_400_naming_the_field(nc, endpoints) -> None:
@@ -139,3 +141,110 @@ async def test_consumer_waits_for_its_stream_skips_unreadable_events_and_retries
     await asyncio.wait_for(task, 5)
     assert sorted(seen) == ["first", "flaky", "last"]
     assert failed_once == {"flaky"}
+
+
+# --- per-endpoint concurrency and deadlines --------------------------------------------
+
+
+class Gate:
+    """A handler that holds every request until ``open`` is set, counting how many run at once."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.started: list[str] = []
+        self.running = 0
+        self.most = 0
+
+    async def handle(self, req: Echo) -> Echoed:
+        self.started.append(req.text)
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            await self.open.wait()
+        finally:
+            self.running -= 1
+        return Echoed(text=req.text)
+
+    async def started_count(self, n: int) -> bool:
+        return len(self.started) == n
+
+
+@pytest.fixture
+async def gated(nc):
+    """Endpoints ``rd.test.gated`` (a :class:`Gate`, 2 in flight) and ``rd.test.free`` (echo)."""
+    gate = Gate()
+    eps = bus.Endpoints(nc, "gated", "0.1.0", max_in_flight=2)
+    eps.add("rd.test.gated", Echo, gate.handle)
+    eps.add("rd.test.free", Echo, echo)
+    await eps.start()
+    yield gate
+    gate.open.set()
+    await eps.stop()
+
+
+async def test_a_saturated_endpoint_holds_up_only_its_own_requests(nc, gated: Gate) -> None:
+    held = [asyncio.create_task(bus.request(nc, "rd.test.gated", Echo(text=f"g{i}"), Echoed, timeout=30))
+            for i in range(5)]
+    await eventually(lambda: gated.started_count(2), what="two gated requests running")
+    assert (await bus.request(nc, "rd.test.free", Echo(text="free"), Echoed, timeout=5)).text == "free"
+    assert len(gated.started) == 2  # the other three wait for a slot of their own endpoint
+    gated.open.set()
+    assert sorted(reply.text for reply in await asyncio.gather(*held)) == [f"g{i}" for i in range(5)]
+    assert gated.most == 2
+
+
+async def test_a_request_whose_caller_gave_up_is_never_run(nc) -> None:
+    gate = Gate()
+    eps = bus.Endpoints(nc, "single", "0.1.0")
+    eps.add("rd.test.single", Echo, gate.handle, max_in_flight=1)
+    await eps.start()
+    try:
+        first = asyncio.create_task(bus.request(nc, "rd.test.single", Echo(text="first"), Echoed, timeout=30))
+        await eventually(lambda: gate.started_count(1), what="the first request running")
+        with pytest.raises(bus.BusError) as timed_out:  # waits behind the first one past its deadline
+            await bus.request(nc, "rd.test.single", Echo(text="ghost"), Echoed, timeout=0.3)
+        assert timed_out.value.code == "503"
+        gate.open.set()
+        assert (await first).text == "first"
+        # requests of one endpoint are taken in order: once "after" answers, "ghost" was dealt with
+        assert (await bus.request(nc, "rd.test.single", Echo(text="after"), Echoed)).text == "after"
+        assert gate.started == ["first", "after"]
+    finally:
+        gate.open.set()
+        await eps.stop()
+
+
+async def test_a_late_request_is_answered_503_and_an_unreadable_deadline_is_ignored(nc, endpoints) -> None:
+    payload = Echo(text="hi").model_dump_json().encode()
+    late = await nc.request("rd.test.echo", payload, timeout=2, headers={bus.DEADLINE_HEADER: f"{time.time() - 1:.3f}"})
+    assert (late.headers["Nats-Service-Error-Code"], late.headers["Nats-Service-Error"]) == ("503", bus.GAVE_UP)
+    for header in ({bus.DEADLINE_HEADER: "soon"}, {}):
+        served = await nc.request("rd.test.echo", payload, timeout=2, headers=header or None)
+        assert Echoed.model_validate_json(served.data).text == "hi"
+
+
+def test_seconds_late_reads_the_deadline_header() -> None:
+    assert bus.seconds_late({bus.DEADLINE_HEADER: "100.5"}, 101.0) == pytest.approx(0.5)
+    assert bus.seconds_late({bus.DEADLINE_HEADER: "100.5"}, 100.0) is None
+    assert bus.seconds_late({bus.DEADLINE_HEADER: "nan-ish"}, 100.0) is None
+    assert bus.seconds_late(None, 100.0) is None
+
+
+async def test_a_reply_too_big_for_nats_is_answered_500_at_once(nc) -> None:
+    async def huge(req: Echo) -> Echoed:
+        return Echoed(text=req.text * (nc.max_payload + 1))
+
+    eps = bus.Endpoints(nc, "huge", "0.1.0")
+    eps.add("rd.test.huge", Echo, huge)
+    await eps.start()
+    try:
+        with pytest.raises(bus.BusError) as too_big:
+            await bus.request(nc, "rd.test.huge", Echo(text="x"), Echoed, timeout=5)
+        assert (too_big.value.code, too_big.value.message) == ("500", "The answer was too large to send.")
+    finally:
+        await eps.stop()
+
+
+def test_max_in_flight_must_be_positive(nc) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        bus.Endpoints(nc, "x", "0.1.0").add("rd.test.x", Echo, echo, max_in_flight=0)

@@ -5,6 +5,7 @@ lifecycle recorded as messages."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
@@ -252,7 +253,7 @@ async def test_a_later_claim_of_the_same_chat_is_a_new_message(servers) -> None:
         for view in (claimed, claimed, again):
             await record(stack.nc, "claimed", view)
         bodies = [m.body for m in (await history(stack.nc, claimed.id)).messages]
-        assert bodies == ["Ben joined the chat.", "Cleo joined the chat."]
+        assert bodies == ["Is the reading room open?", "Ben joined the chat.", "Cleo joined the chat."]
 
 
 async def test_after_the_end_only_retries_and_lifecycle_messages_are_stored(servers) -> None:
@@ -271,16 +272,16 @@ async def test_after_the_end_only_retries_and_lifecycle_messages_are_stored(serv
         retry = await send(stack.nc, chat_id, "p-1", "Hello?")
         assert retry.duplicate and without_duplicate_flag(retry) == without_duplicate_flag(before)
         assert (await send(stack.nc, chat_id, "o-1", "Hi, yes we do.", "operator")).seq == answer.seq
-        # a late report of an earlier transition is still part of the transcript
+        # a late report of an earlier transition finds its message stored already
         await record(stack.nc, "queued", queued)
 
         stored = await history(stack.nc, chat_id)
         assert [(m.seq, m.author_kind, m.body) for m in stored.messages] == [
-            (1, "system", "Ben joined the chat."),
-            (2, "patron", "Hello?"),
-            (3, "operator", "Hi, yes we do."),
-            (4, "system", "Ben ended the chat."),
-            (5, "patron", "Do you keep old yearbooks?"),
+            (1, "patron", "Do you keep old yearbooks?"),  # recorded with the claim, which implies it
+            (2, "system", "Ben joined the chat."),
+            (3, "patron", "Hello?"),
+            (4, "operator", "Hi, yes we do."),
+            (5, "system", "Ben ended the chat."),
         ]
         assert stored.top_seq == 5  # the refused sends left no gap
 
@@ -306,7 +307,7 @@ async def test_sends_racing_the_end_are_stored_before_it_or_refused(servers) -> 
         assert all(ack.seq < end_seq for ack in acks)
         assert all((r.code, r.message) == ("409", "This chat has ended.") for r in refusals)
         assert len(acks) + len(refusals) == 20
-        assert [m.seq for m in stored] == list(range(1, len(acks) + 3))  # joined + acks + ended, no gap
+        assert [m.seq for m in stored] == list(range(1, len(acks) + 4))  # question + joined + acks + ended, no gap
 
 
 async def test_history_pages_stay_under_the_nats_payload_limit(servers) -> None:
@@ -328,3 +329,107 @@ async def test_history_pages_stay_under_the_nats_payload_limit(servers) -> None:
             after, more = page.messages[-1].seq, page.more
         assert [m.seq for m in received] == list(range(1, 101))
         assert [m.body for m in received] == bodies
+
+
+# --- the transcript's order does not depend on which report arrives first -----------
+
+RACES = 20
+
+
+def transcript_of(page: chat.History) -> list[tuple[int, str, str, str]]:
+    return [(m.seq, m.author_kind, m.cmid, m.body) for m in page.messages]
+
+
+def expected_transcript(*rows: tuple[str, str, str]) -> list[tuple[int, str, str, str]]:
+    return [(seq, *row) for seq, row in enumerate(rows, start=1)]
+
+
+async def send_with(nc: Client, view: queue.ChatView, cmid: str, body: str, kind: str = "operator") -> chat.SendAck:
+    """Send as the gateway does: with the chat it fetched to authorise the send."""
+    author = {"patron": (None, "Maya"), "operator": ("ben", "Ben")}[kind]
+    request = chat.SendRequest(chat_id=view.id, cmid=cmid, author_kind=kind, author_id=author[0],
+                               author_name=author[1], body=body, chat=view)
+    return await bus.request(nc, chat.SEND, request, chat.SendAck)
+
+
+def joined(view: queue.ChatView) -> tuple[str, str, str]:
+    assert view.claimed_at is not None
+    return ("system", f"ev:claimed:{view.claimed_at.isoformat()}", "Ben joined the chat.")
+
+
+async def test_the_end_reported_before_the_claim_still_comes_after_joined(servers) -> None:
+    """An operator claims while the patron ends: the queue service committed the claim
+    first, but the patron's end report reaches the chat service first (in turn, and at
+    the same time)."""
+    async with running(servers, "chat") as stack:
+        for i in range(RACES):
+            queued, claimed, ended = chat_views(f"Question {i}")
+            ended = ended.model_copy(update={"ended_by": "patron"})
+            if i % 2:
+                await record(stack.nc, "ended", ended)
+                await record(stack.nc, "claimed", claimed)
+            else:
+                await asyncio.gather(record(stack.nc, "claimed", claimed), record(stack.nc, "ended", ended),
+                                     record(stack.nc, "queued", queued))
+            assert transcript_of(await history(stack.nc, queued.id)) == expected_transcript(
+                ("patron", "ev:question", f"Question {i}"),
+                joined(claimed),
+                ("system", "ev:ended", "Maya ended the chat."),
+            ), f"race {i}"
+
+
+async def test_a_send_first_records_what_the_chat_it_carries_shows(servers) -> None:
+    """A second tab of the owner posts before the claim's "joined" is recorded; the
+    patron writes before the question is: neither message comes first."""
+    async with running(servers, "chat") as stack:
+        for i in range(RACES):
+            queued, claimed, _ = chat_views(f"Question {i}")
+            if i % 2:
+                await send_with(stack.nc, queued, "p-1", "Hello?", "patron")
+                await send_with(stack.nc, claimed, "o-1", "Hi, I'm Ben.")
+                await record(stack.nc, "claimed", claimed)
+                await record(stack.nc, "queued", queued)
+            else:
+                await record(stack.nc, "queued", queued)
+                await send_with(stack.nc, queued, "p-1", "Hello?", "patron")
+                await asyncio.gather(record(stack.nc, "claimed", claimed),
+                                     send_with(stack.nc, claimed, "o-1", "Hi, I'm Ben."))
+            assert transcript_of(await history(stack.nc, queued.id)) == expected_transcript(
+                ("patron", "ev:question", f"Question {i}"),
+                ("patron", "p-1", "Hello?"),
+                joined(claimed),
+                ("operator", "o-1", "Hi, I'm Ben."),
+            ), f"race {i}"
+
+
+async def test_a_send_to_an_ended_chat_records_the_end_first(servers) -> None:
+    """The gateway forwards sends to an ended chat: a retry of a message stored before
+    the end gets its original ack, a new message 409 — also when the end report has
+    not arrived yet, since the chat the send carries shows the end."""
+    async with running(servers, "chat") as stack:
+        _, claimed, ended = chat_views("Do you have the 1890 maps?")
+        original = await send_with(stack.nc, claimed, "o-1", "Yes, in the map room.")
+        retry = await send_with(stack.nc, ended, "o-1", "Yes, in the map room.")
+        assert retry.duplicate and without_duplicate_flag(retry) == without_duplicate_flag(original)
+        for kind in ("operator", "patron"):
+            with pytest.raises(bus.BusError) as refused:
+                await send_with(stack.nc, ended, f"{kind}-late", "One more thing", kind)
+            assert (refused.value.code, refused.value.message) == ("409", "This chat has ended.")
+        await record(stack.nc, "ended", ended)  # the end report, late: nothing new
+        assert transcript_of(await history(stack.nc, claimed.id)) == expected_transcript(
+            ("patron", "ev:question", "Do you have the 1890 maps?"),
+            joined(claimed),
+            ("operator", "o-1", "Yes, in the map room."),
+            ("system", "ev:ended", "Ben ended the chat."),
+        )
+
+
+async def test_a_send_carrying_another_chat_is_refused(servers) -> None:
+    async with running(servers, "chat") as stack:
+        queued, _, _ = chat_views("Any maps?")
+        payload = chat.SendRequest(chat_id=queued.id, cmid="p-1", author_kind="patron", author_name="Maya",
+                                   body="Hello?", chat=queued).model_dump(mode="json")
+        payload["chat_id"] = new_id()
+        msg = await stack.nc.request(chat.SEND, json.dumps(payload).encode(), timeout=5)
+        assert msg.headers and msg.headers["Nats-Service-Error-Code"] == "400"
+        assert (await history(stack.nc, queued.id)).top_seq == 0

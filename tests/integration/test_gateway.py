@@ -592,3 +592,238 @@ async def test_reference_analytics_belong_to_the_chat_owner_or_an_admin(gw: Gate
     assert (await ana.ok(save))["operator_id"] == claimed["claimed_by"]
     for client in (ana, ben, cleo):
         await client.close()
+
+
+# --- lifecycle races, sends after the end, unreadable frames, the saved RA record --------
+
+
+async def test_a_claim_racing_the_patrons_end_never_puts_joined_after_the_end(gw: Gateway) -> None:
+    cleo = await online_operator(gw, "cleo", ["archives"])
+    chat_ids = []
+    for i in range(20):
+        created = await new_chat(gw, "archives", question=f"Race {i}")
+        chat_id = created["chat_id"]
+        chat_ids.append(chat_id)
+        patron, _ = await Client.open(gw, created["token"])
+        claim, end = await asyncio.gather(cleo.request({"type": "chat.claim", "chat_id": chat_id}),
+                                          patron.request({"type": "chat.end", "chat_id": chat_id}))
+        assert end["type"] == "reply", end
+        question, ended = ("patron", "ev:question", f"Race {i}"), ("system", "ev:ended", "Pat Reader ended the chat.")
+        if claim["type"] == "reply":
+            expected = [question, ("system", ANY, "Cleo joined the chat."), ended]
+        else:
+            assert (claim["code"], claim["message"]) == ("409", "This chat has ended.")
+            expected = [question, ended]
+        assert await transcript(gw, chat_id) == expected, f"race {i}"
+        await patron.close()
+    await cleo.close()
+    await lifecycle_consumer_caught_up(gw, chat_ids[-1])  # the backstop adds no second copy
+    for chat_id in chat_ids:
+        rows = await transcript(gw, chat_id)
+        assert rows[0][1] == "ev:question" and rows[-1][1] == "ev:ended" and len(rows) in (2, 3)
+
+
+async def test_a_second_tab_of_the_owner_never_posts_before_joined(gw: Gateway) -> None:
+    ana = await online_operator(gw, "ana", ["circulation"])
+    tab, _ = await Client.open(gw, await login(gw, "ana"))
+    for i in range(20):
+        chat_id = (await new_chat(gw, "circulation", question=f"Tab race {i}"))["chat_id"]
+        await ana.send({"type": "chat.claim", "chat_id": chat_id, "ref": f"tab-claim-{i}"})
+        while True:  # the other tab posts as soon as the claim lets it
+            answer = await tab.request({"type": "chat.send", "chat_id": chat_id, "cmid": "o1", "body": "Hi!"})
+            if answer["type"] == "reply":
+                break
+            assert (answer["code"], answer["message"]) == ("403", "Claim this chat first."), answer
+        assert (await ana.expect_answer(f"tab-claim-{i}"))["type"] == "reply"
+        assert await transcript(gw, chat_id) == [
+            ("patron", "ev:question", f"Tab race {i}"),
+            ("system", ANY, "Ana joined the chat."),
+            ("operator", "o1", "Hi!"),
+        ], f"race {i}"
+        await ana.ok({"type": "chat.end", "chat_id": chat_id})
+    await tab.close()
+    await ana.close()
+
+
+async def test_a_retry_of_a_message_sent_before_the_end_gets_its_ack_after_it(
+    gw: Gateway, conversation: Conversation,
+) -> None:
+    ana, patron, chat_id = conversation.operator, conversation.patron, conversation.chat_id
+    sent = await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "before", "body": "Thanks!"})
+    answered = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "o-before", "body": "Bye!"})
+    await ana.ok({"type": "chat.end", "chat_id": chat_id})
+
+    retry = await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "before", "body": "Thanks!"})
+    assert retry["duplicate"] is True and (retry["message_id"], retry["seq"]) == (sent["message_id"], sent["seq"])
+    operator_retry = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "o-before", "body": "Bye!"})
+    assert operator_retry["duplicate"] is True and operator_retry["seq"] == answered["seq"]
+    for side, cmid in ((patron, "after"), (ana, "o-after")):
+        refused = await side.request({"type": "chat.send", "chat_id": chat_id, "cmid": cmid, "body": "One more"})
+        assert (refused["type"], refused["code"], refused["message"]) == ("error", "409", "This chat has ended.")
+        typing = await side.request({"type": "chat.typing", "chat_id": chat_id, "typing": True})
+        assert (typing["type"], typing["code"]) == ("error", "409")
+    cleo, _ = await Client.open(gw, await login(gw, "cleo"))  # in Circulation, not the owner
+    stranger = await cleo.request({"type": "chat.send", "chat_id": chat_id, "cmid": "before", "body": "Thanks!"})
+    assert (stranger["code"], stranger["message"]) == ("403", "This chat belongs to Ana.")
+    await cleo.close()
+    rows = await transcript(gw, chat_id)
+    assert rows[-1] == ("system", "ev:ended", "Ana ended the chat.")
+    assert [cmid for _, cmid, _ in rows].count("before") == 1
+
+
+async def test_frames_the_json_parser_cannot_read_are_answered_and_the_socket_stays(
+    gw: Gateway, conversation: Conversation,
+) -> None:
+    patron, chat_id = conversation.patron, conversation.chat_id
+    await patron.send('{"type": "chat.subscribe", "ref": "deep", "chat_id": ' + "[" * 10_000 + "]" * 10_000 + "}")
+    deep = await patron.expect_answer("deep")
+    assert (deep["code"], deep["message"]) == ("400", "The frame is nested too deeply.")
+    await patron.send('{"type": "chat.subscribe", "chat_id": "%s", "ref": "digits", "after_seq": %s}'
+                      % (chat_id, "1" * 5000))
+    assert (await patron.expect_answer("digits"))["code"] == "400"
+    assert (await patron.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "still", "body": "Still here"}))["seq"]
+
+
+async def test_a_service_failure_reads_as_one_fixed_sentence(gw: Gateway) -> None:
+    nc = gw.stack.nc
+
+    async def fail(msg: Any) -> None:
+        await nc.publish(msg.reply, b"", headers={"Nats-Service-Error-Code": "500",
+                                                  "Nats-Service-Error": "internal error: KeyError"})
+
+    sub = await nc.subscribe("rd.analytics.test.failing", cb=fail)
+    try:
+        gateway = session.Gateway(nc, gw.stack.settings, hub=None)  # type: ignore[arg-type]
+        with structlog.testing.capture_logs() as logs, pytest.raises(BusError) as caught:
+            await gateway.call("rd.analytics.test.failing", DatasetRequest(), Dataset)
+        assert (caught.value.code, caught.value.message) == (
+            "500", "Something went wrong on our side; please try again.")
+        assert any(entry.get("error") == "internal error: KeyError" for entry in logs)  # kept for the logs only
+    finally:
+        await sub.unsubscribe()
+
+
+async def test_the_ra_form_brings_back_the_saved_record_after_a_reload(gw: Gateway) -> None:
+    ana = await online_operator(gw, "ana", ["reference"])
+    chat_id = (await new_chat(gw, "reference", question="Where is the map room?"))["chat_id"]
+    await ana.ok({"type": "chat.claim", "chat_id": chat_id})
+    await ana.ok({"type": "chat.end", "chat_id": chat_id})
+    form = await ana.ok({"type": "ra.form", "chat_id": chat_id})
+    assert form["record"] is None
+    save = {"type": "ra.save", "chat_id": chat_id, "dataset_id": form["dataset"]["id"]}
+
+    too_big = await ana.request({**save, "values": {**required_values(form), "duration": 10**400}})
+    assert (too_big["code"], too_big["message"]) == ("422", "Duration must be a number of minutes from 0 to 1,000,000.")
+    nested = await ana.request({**save, "values": {**required_values(form), "answer": {"a": 1}}})
+    assert nested["code"] == "400" and "(check: answer)" in nested["message"]
+    saved = await ana.ok({**save, "values": {**required_values(form), "answer": "Second\x00 floor.\r\nEast wing."}})
+    assert saved["values"]["answer"] == "Second floor.\nEast wing."
+
+    reloaded, _ = await Client.open(gw, await login(gw, "ana"))
+    assert (await reloaded.ok({"type": "ra.form", "chat_id": chat_id}))["record"] == saved
+    cleo, _ = await Client.open(gw, await login(gw, "cleo"))  # an admin sees it too
+    assert (await cleo.ok({"type": "ra.form", "chat_id": chat_id}))["record"]["id"] == saved["id"]
+    for client in (ana, reloaded, cleo):
+        await client.close()
+
+
+# --- abuse: flooded queues, retried chat creation, rate limits -------------------------
+
+
+async def test_hellos_still_work_when_a_department_is_flooded_with_huge_chats(gw: Gateway) -> None:
+    """~1.3 MB of queued chats in one department (more than one NATS message) must not
+    lock its operators and patrons out."""
+    from refdesk.contracts.queue import CHAT_CREATE, CHAT_END, CreateChatRequest, EndRequest
+
+    flood = [await bus.request(gw.stack.nc, CHAT_CREATE, CreateChatRequest(
+        department_id="archives", patron_name=f"Flood {i}", question="📚" * 2000,
+        page_url="https://library.example.edu/" + "🔥" * 1970), ChatView) for i in range(80)]
+    try:
+        ben, welcome = await Client.open(gw, await login(gw, "ben"))
+        assert welcome["role"] == "operator"
+        await ben.expect("board")
+        await ben.ok({"type": "status.set", "status": "online", "monitored": ["archives"]})
+        board = await ben.expect("board")  # sent before the reply; websockets' default limit is 1 MiB
+        assert flood[0].id in {chat["id"] for chat in board["chats"]}
+
+        token = (await gw.http.post("/api/patron/chats", json={
+            "department_id": "archives", "name": "Late Pat", "question": "Am I in the queue?"})).json()["token"]
+        patron, welcome = await Client.open(gw, token)
+        position = await patron.expect("queue.position")
+        assert position["chat_id"] == welcome["chat"]["id"]
+        assert position["position"] == position["waiting"] >= 81
+        for client in (ben, patron):
+            await client.close()
+    finally:
+        for chat in flood:
+            await bus.request(gw.stack.nc, CHAT_END, EndRequest(chat_id=chat.id, ended_by="patron"), ChatView)
+
+
+async def test_a_retried_chat_start_answers_the_same_chat(gw: Gateway) -> None:
+    body = {"department_id": "reference", "name": "Pat Retry", "question": "Do you lend laptops?",
+            "request_id": "3c9e1f0a-7b2d-4e6f-8a1b-5d4c3b2a1f0e"}
+    first = await gw.http.post("/api/patron/chats", json=body)
+    retry = await gw.http.post("/api/patron/chats", json=body)  # the first answer was "lost"
+    assert first.status_code == retry.status_code == 201
+    assert retry.json()["chat_id"] == first.json()["chat_id"] == retry.json()["chat"]["id"]
+    patron, welcome = await Client.open(gw, retry.json()["token"])  # the new token reaches the chat
+    assert welcome["chat"]["id"] == first.json()["chat_id"]
+    await patron.close()
+
+    changed = await gw.http.post("/api/patron/chats", json={**body, "question": "Something else?"})
+    assert changed.status_code == 409 and "already used" in changed.json()["detail"]
+    for bad in ("short", "no spaces allowed here!", "x" * 65):
+        refused = await gw.http.post("/api/patron/chats", json={**body, "request_id": bad})
+        assert refused.status_code == 422 and refused.json()["detail"].startswith("The request id"), refused.text
+    bodies = [text for _, _, text in await transcript(gw, first.json()["chat_id"])]
+    assert bodies == ["Do you lend laptops?"]  # the question recorded once
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def strict_gateway(gw: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    """A second gateway on the same services with tiny limits: 2 chats and 2 failed
+    sign-ins per client address per minute."""
+    from gateway.server import serve as serve_gateway
+    from refdesk.embedded import free_port
+    from tests.support import wait_for_http
+
+    settings = gw.stack.settings.model_copy(update={
+        "gateway_port": free_port(), "patron_chat_limit": 2, "patron_chat_window_seconds": 60.0,
+        "login_failure_limit": 2, "login_failure_window_seconds": 60.0})
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_gateway(settings, stop))
+    base = f"http://127.0.0.1:{settings.gateway_port}"
+    try:
+        await wait_for_http(f"{base}/healthz", task)
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            yield http
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def assert_too_many(response: httpx.Response, detail: str) -> None:
+    assert response.status_code == 429, response.text
+    assert response.json() == {"detail": detail}
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    assert_security_headers(response)
+
+
+async def test_starting_chats_is_rate_limited_per_address(strict_gateway: httpx.AsyncClient) -> None:
+    body = {"department_id": "circulation", "name": "Pat", "question": "Can I renew online?"}
+    for _ in range(2):
+        assert (await strict_gateway.post("/api/patron/chats", json=body)).status_code == 201
+    assert_too_many(await strict_gateway.post("/api/patron/chats", json=body),
+                    "Too many chats started from this network. Please wait a few minutes and try again.")
+
+
+async def test_failed_sign_ins_are_rate_limited_per_address(strict_gateway: httpx.AsyncClient) -> None:
+    right = {"username": "cleo", "password": "librarian"}
+    wrong = {"username": "cleo", "password": "guess"}
+    for _ in range(3):  # successful sign-ins do not count
+        assert (await strict_gateway.post("/api/auth/login", json=right)).status_code == 200
+    for _ in range(2):
+        assert (await strict_gateway.post("/api/auth/login", json=wrong)).status_code == 401
+    detail = "Too many failed sign-in attempts from this network. Please wait a few minutes and try again."
+    assert_too_many(await strict_gateway.post("/api/auth/login", json=wrong), detail)
+    assert_too_many(await strict_gateway.post("/api/auth/login", json=right), detail)  # until the window moves on

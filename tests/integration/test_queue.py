@@ -1,6 +1,7 @@
 """The queue service against real NATS (JetStream) and PostgreSQL: sign-in, status
 and monitored departments, the chat lifecycle and its events, the claim race, end and
-close permissions, the board."""
+close permissions, the board; and abuse: a department flooded with huge chats, a
+sign-in flood, retried chat creation."""
 
 from __future__ import annotations
 
@@ -252,7 +253,7 @@ async def test_end_and_close_are_for_the_patron_and_the_owner(stack: Stack):
     assert ended.ended_at >= ended.claimed_at >= ended.queued_at
     for ended_by, who in (("operator", owner.id), ("patron", None)):
         again = await refused(end(nc, chat.id, ended_by, who))
-        assert (again.code, again.message) == ("409", "This chat has already ended.")
+        assert (again.code, again.message) == ("409", "This chat has ended.")
     assert (await refused(close(nc, chat.id, other.id))).code == "403"
     closed = await close(nc, chat.id, owner.id)
     assert closed.state == "closed" and closed.closed_at is not None
@@ -288,3 +289,84 @@ async def test_board_lists_queued_and_active_chats_of_the_departments_oldest_fir
     assert arch.id not in {chat.id for chat in board.chats}
     empty = await request(nc, q.BOARD, q.BoardRequest(department_ids=[]), q.Board)
     assert empty.chats == []
+
+
+# --- abuse and retries ------------------------------------------------------------------
+
+
+async def test_a_department_flooded_with_huge_chats_stays_answerable(stack: Stack):
+    """80 chats of 2,000 emoji (4 bytes each) in question and page address are ~1.3 MB
+    of board: more than a NATS message. The board is cut, and patrons learn their place
+    from the small position endpoint; events name at most 200 queued chats."""
+    nc = stack.nc
+    tap = await Tap.on(nc, "rd.ev.queue.chat.*.queued")
+    huge = [await request(nc, q.CHAT_CREATE, q.CreateChatRequest(
+        department_id="archives", patron_name=f"Flood {i}", question="📚" * 2000,
+        page_url="https://library.example.edu/" + "🔥" * 1970), q.ChatView) for i in range(80)]
+    small = [await new_chat(nc, "archives", f"Small {i}") for i in range(125)]
+
+    board = await request(nc, q.BOARD, q.BoardRequest(department_ids=["archives"]), q.Board)
+    assert board.more is True and len(board.model_dump_json().encode()) <= q.BOARD_MAX_BYTES + 1024
+    assert [chat.id for chat in board.chats] == [chat.id for chat in huge[:len(board.chats)]]  # oldest first
+
+    for chat, position in ((huge[0], 1), (huge[-1], 80), (small[-1], 205)):
+        place = await request(nc, q.CHAT_POSITION, q.ChatRef(chat_id=chat.id), q.QueuePosition)
+        assert (place.chat_id, place.position, place.waiting) == (chat.id, position, 205)
+    _, last = await tap.next_event(q.ChatEvent, lambda e: e.chat.id == small[-1].id, timeout=15)
+    assert last.department_queue == [chat.id for chat in huge + small][:200] and last.waiting == 205
+
+    ended = await end(nc, huge[0].id, "patron")
+    place = await request(nc, q.CHAT_POSITION, q.ChatRef(chat_id=ended.id), q.QueuePosition)
+    assert (place.position, place.waiting) == (None, 204)
+    missing = await refused(request(nc, q.CHAT_POSITION, q.ChatRef(chat_id="nope"), q.QueuePosition))
+    assert missing.code == "404"
+
+
+async def test_an_operator_keeps_their_own_chats_on_a_flooded_board(stack: Stack):
+    nc = stack.nc
+    owner = await new_operator(nc, "keeper", ["circulation"])
+    flood = [await request(nc, q.CHAT_CREATE, q.CreateChatRequest(
+        department_id="circulation", patron_name="Flood", question="📚" * 2000,
+        page_url="https://library.example.edu/" + "🔥" * 1970), q.ChatView) for _ in range(70)]
+    mine = await new_chat(nc, "circulation", "Mine")
+    await claim(nc, mine.id, owner.id)
+    board = await request(nc, q.BOARD, q.BoardRequest(department_ids=["circulation"], operator_id=owner.id), q.Board)
+    assert board.more is True and board.chats[-1].id == mine.id  # kept although newest; listed oldest first
+    assert [chat.id for chat in board.chats[:-1]] == [chat.id for chat in flood[:len(board.chats) - 1]]
+
+
+async def test_other_requests_are_answered_during_a_sign_in_flood(stack: Stack):
+    nc = stack.nc
+    chat = await new_chat(nc)
+    flood = [asyncio.create_task(request(nc, q.AUTHENTICATE, q.AuthenticateRequest(username="ana", password=f"guess{i}"),
+                                         q.OperatorProfile, timeout=3))
+             for i in range(200)]
+    await asyncio.sleep(0)  # let every task publish its request
+    await nc.flush()  # the server has them (in order) before the chat.get below
+    fetched = await request(nc, q.CHAT_GET, q.ChatRef(chat_id=chat.id), q.ChatView, timeout=5)
+    assert fetched.id == chat.id
+    outcomes = await asyncio.gather(*flood, return_exceptions=True)
+    assert {error.code for error in outcomes} <= {"401", "503"}  # refused, or given up on: never signed in
+
+
+async def test_a_retried_chat_creation_answers_the_same_chat(stack: Stack):
+    nc = stack.nc
+    tap = await Tap.on(nc, "rd.ev.queue.chat.*.queued")
+    ask = q.CreateChatRequest(department_id="reference", patron_name="Pat", question="Is the atlas in?",
+                              request_id="6f1c2b9e-0a8d-4f57-b3e2-9c4d1a7e5f30")
+    first = await request(nc, q.CHAT_CREATE, ask, q.ChatView)
+    again = await request(nc, q.CHAT_CREATE, ask, q.ChatView)
+    together = await asyncio.gather(*(request(nc, q.CHAT_CREATE, ask.model_copy(update={"request_id": "retry-" + "x" * 20}),
+                                              q.ChatView) for _ in range(5)))
+    assert again == first
+    assert len({chat.id for chat in together}) == 1 and together[0].id != first.id
+
+    other = await refused(request(nc, q.CHAT_CREATE, ask.model_copy(update={"question": "Something else?"}), q.ChatView))
+    assert other.code == "409" and "already used" in other.message
+    plain = [await new_chat(nc), await new_chat(nc)]  # without a request_id every call is a new chat
+    assert plain[0].id != plain[1].id
+
+    queued = [(await tap.next_event(q.ChatEvent))[1].chat.id for _ in range(4)]
+    assert sorted(queued) == sorted([first.id, together[0].id, plain[0].id, plain[1].id])
+    info = await nc.jetstream().stream_info(q.STREAM, subjects_filter="rd.ev.queue.chat.*.queued")
+    assert info.state.messages == 4

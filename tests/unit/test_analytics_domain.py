@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refdesk.bus import Invalid
+from refdesk.contracts.analytics import DatasetField
 from refdesk.contracts.chat import Message
 from refdesk.contracts.queue import ChatView
 from services.analytics.domain import ChatFact, apply_chat_event, apply_message, seconds_between, validate_values
@@ -62,7 +63,8 @@ def test_missing_required_fields_are_named_in_one_sentence() -> None:
     assert problems({"duration": 3, "location": "   "}) == "Please fill in: Location, Mode."
 
 
-@pytest.mark.parametrize("bad", [-1, "-0.5", "ten", True, float("nan"), float("inf"), [3], 1e308, 10**30, "1000001"])
+@pytest.mark.parametrize("bad", [-1, "-0.5", "ten", True, float("nan"), float("inf"), [3], 1e308, 10**30, "1000001",
+                                 10**400, -(10**400), "1e400", "9" * 400])
 def test_duration_must_be_a_number_of_minutes_from_0_to_a_million(bad: object) -> None:
     assert problems({**VALID, "duration": bad}) == "Duration must be a number of minutes from 0 to 1,000,000."
 
@@ -80,6 +82,35 @@ def test_text_must_be_text_of_bounded_length() -> None:
 def test_unknown_keys_are_refused() -> None:
     assert problems({**VALID, "colour": "blue"}) == "Unknown field: colour."
     assert problems({**VALID, "zeta": 1, "alpha": 2}) == "Unknown fields: alpha, zeta."
+
+
+def test_unknown_keys_are_named_only_when_short_and_plain_else_counted() -> None:
+    long_key, odd_key = "x" * 5000, "<b>\u202eevil"
+    assert problems({**VALID, long_key: 1}) == "The form has 1 unknown field."
+    assert problems({**VALID, long_key: 1, odd_key: 2}) == "The form has 2 unknown fields."
+    assert problems({**VALID, "zeta": 1, long_key: 1, odd_key: 2}) == "Unknown fields: zeta and 2 others."
+    many = {f"k{i:02d}": i for i in range(8)}
+    assert problems({**VALID, **many}) == "Unknown fields: k00, k01, k02, k03, k04 and 3 others."
+
+
+def test_text_is_cleaned_as_it_is_stored() -> None:
+    cleaned = validate_values(FIELDS, {**VALID, "question": "Nul\x00 here\r\nand \u202ethere ",
+                                       "answer": "\t\u200b \n"})
+    assert cleaned == {**VALID, "question": "Nul here\nand there"}  # the blank optional answer is left out
+
+
+def test_a_blank_required_text_is_missing() -> None:
+    fields = [*FIELDS, DatasetField(key="note", label="Note", kind="text", required=True, position=9)]
+    for blank in ("", " \r\n", "\u200b\u202e", "\x00\x07", None, []):
+        with pytest.raises(Invalid) as caught:
+            validate_values(fields, {**VALID, "note": blank})
+        assert caught.value.message == "Please fill in: Note."
+    assert validate_values(fields, {**VALID, "note": " ok\x00 "})["note"] == "ok"
+
+
+def test_lists_of_texts_fit_no_field_of_the_default_dataset() -> None:
+    assert problems({**VALID, "answer": ["a", "b"]}) == "Answer must be text."
+    assert problems({**VALID, "mode": ["Chat"]}).startswith("Mode must be one of:")
 
 
 def test_every_problem_in_one_message_missing_first() -> None:

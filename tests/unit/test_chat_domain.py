@@ -97,9 +97,12 @@ def test_claimed_says_who_joined_with_a_cmid_from_the_claim_time() -> None:
 
 def test_claimed_cmid_names_the_same_instant_the_same_way_in_any_time_zone() -> None:
     elsewhere = CLAIMED_AT.astimezone(timezone(timedelta(hours=-5)))
-    assert domain.claimed_cmid(view(claimed_at=elsewhere)) == domain.claimed_cmid(view(claimed_at=CLAIMED_AT))
-    later = domain.claimed_cmid(view(claimed_at=CLAIMED_AT + timedelta(microseconds=1)))
-    assert later != domain.claimed_cmid(view(claimed_at=CLAIMED_AT))
+    assert domain.claimed_cmid(elsewhere) == domain.claimed_cmid(CLAIMED_AT)
+    assert domain.claimed_cmid(CLAIMED_AT + timedelta(microseconds=1)) != domain.claimed_cmid(CLAIMED_AT)
+
+
+def test_a_claim_without_a_claim_time_adds_no_message() -> None:
+    assert domain.lifecycle_message("claimed", view(state="active", claimed_by_name="Ana")) is None
 
 
 @pytest.mark.parametrize(("ended_by", "wording"), [
@@ -123,8 +126,63 @@ def test_only_the_end_message_ends_the_chat() -> None:
     assert not domain.ends_chat(question.model_copy(update={"cmid": "ev:ended"}))
 
 
-def test_closed_adds_no_message() -> None:
+def test_closed_adds_no_message_of_its_own() -> None:
     assert domain.lifecycle_message("closed", view(state="closed")) is None
+
+
+# --- earlier transitions first ------------------------------------------------------
+
+CLAIMED = view(state="active", claimed_by="cleo", claimed_by_name="Cleo", claimed_at=CLAIMED_AT)
+ENDED = CLAIMED.model_copy(update={"state": "ended", "ended_by": "patron",
+                                   "ended_at": CLAIMED_AT + timedelta(minutes=3)})
+MISSED = view(state="ended", ended_by="patron", ended_at=CLAIMED_AT)  # ended while still queued
+JOINED_CMID = "ev:claimed:2026-11-30T14:05:01.250000+00:00"
+
+
+def keys(messages: list[SendRequest]) -> list[tuple[str, str, str]]:
+    return [(m.author_kind, m.cmid, m.body) for m in messages]
+
+
+QUESTION = ("patron", "ev:question", "Do you have the 1923 city directory?")
+JOINED = ("system", JOINED_CMID, "Cleo joined the chat.")
+
+
+@pytest.mark.parametrize(("transition", "chat", "expected"), [
+    ("queued", view(), [QUESTION]),
+    ("claimed", CLAIMED, [QUESTION, JOINED]),
+    ("ended", ENDED, [QUESTION, JOINED, ("system", "ev:ended", "Maya ended the chat.")]),
+    ("closed", ENDED.model_copy(update={"state": "closed"}), [QUESTION, JOINED, ("system", "ev:ended",
+                                                                                "Maya ended the chat.")]),
+    ("ended", MISSED, [QUESTION, ("system", "ev:ended", "Maya ended the chat.")]),
+])
+def test_a_transition_brings_every_earlier_one_the_chat_shows_in_order(
+    transition: str, chat: ChatView, expected: list[tuple[str, str, str]],
+) -> None:
+    assert keys(domain.lifecycle_messages(transition, chat)) == expected  # type: ignore[arg-type]
+
+
+def test_the_end_reported_first_gives_the_same_joined_message_as_the_claim() -> None:
+    """The race of a claim and the patron's end: whichever report comes first, "Cleo
+    joined the chat." has one cmid and one wording."""
+    from_end = domain.lifecycle_messages("ended", ENDED)[1]
+    from_claim = domain.lifecycle_messages("claimed", CLAIMED)[1]
+    assert from_end == from_claim
+
+
+@pytest.mark.parametrize(("chat", "expected"), [
+    (view(), [QUESTION]),
+    (CLAIMED, [QUESTION, JOINED]),
+    (ENDED, [QUESTION, JOINED, ("system", "ev:ended", "Maya ended the chat.")]),
+    (ENDED.model_copy(update={"state": "closed"}), [QUESTION, JOINED, ("system", "ev:ended", "Maya ended the chat.")]),
+])
+def test_a_send_first_needs_what_the_chats_state_shows(chat: ChatView, expected: list) -> None:
+    assert keys(domain.messages_before_send(chat)) == expected
+
+
+def test_a_send_may_carry_only_its_own_chat() -> None:
+    SendRequest(chat_id="c1", cmid="k", author_kind="patron", author_name="Maya", body="hi", chat=view())
+    with pytest.raises(ValidationError):
+        SendRequest(chat_id="c2", cmid="k", author_kind="patron", author_name="Maya", body="hi", chat=view())
 
 
 def test_a_transition_gives_the_same_message_whoever_reports_it() -> None:

@@ -151,6 +151,23 @@ async def test_bad_frames_get_errors_and_the_connection_keeps_working() -> None:
     assert channel.close_code is None  # the client hung up; the server never closed
 
 
+async def test_frames_the_json_parser_cannot_read_are_answered_with_their_ref() -> None:
+    channel, recorder = Channel(), Recorder()
+    _, task = start(channel, welcome_opener(recorder))
+    channel.say({"type": "hello", "token": "good"})
+    await channel.next()
+    channel.say('{"type": "chat.end", "ref": "deep", "chat_id": ' + "[" * 10_000 + "]" * 10_000 + "}")
+    channel.say('{"type": "chat.subscribe", "ref": "long", "chat_id": "a", "after_seq": ' + "9" * 5000 + "}")
+    channel.say({"type": "ping", "ref": "p"})
+    answers = [await channel.next() for _ in range(3)]
+    assert [(a["type"], a.get("code"), a.get("ref")) for a in answers] == [
+        ("error", "400", "deep"), ("error", "400", "long"), ("pong", None, "p")]
+    assert answers[0]["message"] == "The frame is nested too deeply."
+    channel.hang_up()
+    await asyncio.wait_for(task, 2)
+    assert channel.close_code is None  # still open until the client hung up: no 1011
+
+
 async def test_slow_consumer_is_closed_4008() -> None:
     channel, recorder = Channel(), Recorder()
     conn, task = start(channel, welcome_opener(recorder), outgoing_frames=8)

@@ -122,7 +122,7 @@ def test_an_oversized_frame_is_answered_with_its_ref_when_it_can_be_read() -> No
     assert error_of(json.dumps({"body": body, "nested": {"ref": "inner"}})).ref is None
     assert error_of(json.dumps({"type": "chat.send", "ref": "r" * 65, "body": body})).ref is None
     assert error_of(json.dumps({"type": "chat.send", "ref": 7, "body": body})).ref is None
-    assert error_of('{"type": "chat.send", "ref": "cut", "body": "' + body).ref is None  # not JSON
+    assert error_of('{"type": "chat.send", "ref": "cut", "body": "' + body).ref == "cut"  # not JSON: read from the text
 
 
 def test_error_frame_json() -> None:
@@ -186,3 +186,58 @@ def test_unavailable_message_names_the_service() -> None:
     assert unavailable_message("rd.queue.chat.claim") == "The chat service is not answering; please try again."
     assert unavailable_message("rd.analytics.record.create") == (
         "The Reference Analytics service is not answering; please try again.")
+
+
+# --- frames the JSON parser cannot read --------------------------------------------
+
+DEEP = "[" * 10_000 + "]" * 10_000  # 20,000 characters: far below 64 KiB
+
+
+@pytest.mark.parametrize(("raw", "ref"), [
+    ('{"type": "ping", "ref": "deep-1", "x": ' + DEEP + "}", "deep-1"),
+    ('{"type": "ra.save", "chat_id": "a", "dataset_id": "d", "values": {"n": ' + DEEP + '}, "ref": "deep-2"}',
+     "deep-2"),
+    ('{"type": "ping", "x": ' + DEEP + "}", None),
+])
+def test_a_deeply_nested_frame_is_a_400_with_its_ref(raw: str, ref: str | None) -> None:
+    error = error_of(raw)
+    assert (error.code, error.message, error.ref) == ("400", "The frame is nested too deeply.", ref)
+
+
+def test_nesting_the_parser_can_read_is_refused_by_the_frame_types() -> None:
+    raw = '{"type": "ra.save", "chat_id": "a", "dataset_id": "d", "values": {"n": ' + "[" * 500 + "]" * 500 + "}}"
+    assert error_of(raw).message.startswith('Bad "ra.save" frame: values must give each field text')
+
+
+def test_a_number_too_long_to_convert_is_a_400_with_its_ref() -> None:
+    error = error_of('{"type": "chat.subscribe", "chat_id": "a", "ref": "n-1", "after_seq": ' + "7" * 5000 + "}")
+    assert (error.code, error.message, error.ref) == ("400", "The frame is not valid JSON.", "n-1")
+
+
+@pytest.mark.parametrize(("raw", "ref"), [
+    ('{"ref":"a.b:c_d-9", "x": 1,,}', "a.b:c_d-9"),
+    ('{"type": "ping",\n  "ref" :  "spaced" }x', "spaced"),
+    ('{"type": "chat.send", "body": "see \\"ref\\": \\"inner\\", ok", "oops": }', None),  # inside a string
+    ('{"type": "ping", "ref": "' + "r" * 65 + '", "x": }', None),  # longer than 64
+    ('{"type": "ping", "ref": "has space", "x": }', None),  # not a plain ref
+    ('{"type": "ping", "ref": 12, "x": }', None),
+])
+def test_the_ref_of_unparseable_json_is_read_from_the_text_when_it_is_plain(raw: str, ref: str | None) -> None:
+    error = error_of(raw)
+    assert (error.code, error.ref) == ("400", ref)
+
+
+def test_ra_values_are_text_numbers_lists_of_text_or_null() -> None:
+    values = {"mode": "Chat", "duration": 12, "minutes": 7.5, "tags": ["a", "b"], "answer": None}
+    frame = parse_frame(json.dumps({"type": "ra.save", "chat_id": "c", "dataset_id": "d", "values": values}))
+    assert isinstance(frame, RaSave) and frame.values == values
+    for bad in ({"x": 1}, [1], [["a"]], True):
+        error = error_of(json.dumps({"type": "ra.save", "chat_id": "c", "dataset_id": "d", "values": {"note": bad}}))
+        assert error.message == ('Bad "ra.save" frame: values must give each field text, a finite number, '
+                                 "a list of texts or null (check: note).")
+
+
+def test_a_bad_ra_value_under_a_long_or_odd_key_is_counted_not_echoed() -> None:
+    values = {"k" * 500: {"x": 1}, "bad key!": [1], "fine": "ok"}
+    error = error_of(json.dumps({"type": "ra.save", "chat_id": "c", "dataset_id": "d", "values": values}))
+    assert error.message.endswith("(check: 2 fields).") and "kkk" not in error.message

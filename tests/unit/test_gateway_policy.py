@@ -82,6 +82,18 @@ def test_talking_needs_an_open_chat_and_for_operators_ownership() -> None:
     assert refusal(policy.check_talk, ANA, chat("active", "ben-id")) == ("403", "This chat belongs to Ben.")
 
 
+def test_writing_needs_only_the_patron_or_the_owner_whatever_the_state() -> None:
+    """Sends to an ended chat go on to the chat service, which answers a retry with the
+    original ack and a new message with 409; who may write is still checked here."""
+    patron = PatronIdentity("chat-1", "Pat")
+    for state in ("queued", "active", "ended", "closed"):
+        policy.check_author(patron, chat(state, None if state == "queued" else "ana-id"))
+    for state in ("active", "ended", "closed"):
+        policy.check_author(ANA, chat(state, "ana-id"))
+        assert refusal(policy.check_author, ANA, chat(state, "ben-id")) == ("403", "This chat belongs to Ben.")
+    assert refusal(policy.check_author, ANA, chat("queued")) == ("403", "Claim this chat first.")
+
+
 def test_claim_needs_online_and_queued() -> None:
     policy.check_claim(profile(), chat())
     assert refusal(policy.check_claim, profile(status="offline"), chat()) == (

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from refdesk.bus import Conflict, Forbidden, Invalid
-from refdesk.contracts.queue import ChatView
+from refdesk.contracts.queue import ChatView, CreateChatRequest
 from services.queue import domain
 
 QUEUED_AT = datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc)
@@ -72,6 +72,78 @@ def test_queue_position_counts_from_one():
     assert domain.queue_position(queue, "z") is None
 
 
+@pytest.mark.parametrize(("state", "position"), [("queued", 3), ("active", None), ("ended", None)])
+def test_queue_place_is_one_after_the_chats_ahead_while_queued(state, position):
+    place = domain.queue_place(chat(state, "op-ana" if state != "queued" else None), ahead=2, waiting=7)
+    assert (place.chat_id, place.position, place.waiting) == ("c1", position, 7)
+
+
+# --- idempotent creation --------------------------------------------------------------
+
+
+def create(**changes) -> CreateChatRequest:
+    fields = {"department_id": "reference", "patron_name": "Pat", "question": "Where are the atlases?",
+              "request_id": "0b6f3c1e-5d2a-4c8e-9f10-2a3b4c5d6e7f", **changes}
+    return CreateChatRequest(**fields)
+
+
+def test_a_retry_of_the_same_request_answers_the_existing_chat():
+    existing = chat("active", "op-ana")
+    assert domain.check_retry(existing, create()) is existing
+    assert domain.check_retry(existing, create(patron_email="pat@example.org", page_url="https://x.example")) is existing
+
+
+@pytest.mark.parametrize("change", [{"department_id": "archives"}, {"patron_name": "Sam"}, {"question": "Maps?"}])
+def test_a_request_id_reused_for_another_chat_is_a_conflict(change):
+    with pytest.raises(Conflict, match="already used"):
+        domain.check_retry(chat(), create(**change))
+
+
+@pytest.mark.parametrize("request_id", ["short", "x" * 65, "has space in it 123", "emoji🙂🙂🙂🙂🙂🙂🙂🙂🙂🙂🙂🙂"])
+def test_request_ids_are_16_to_64_safe_characters(request_id):
+    with pytest.raises(ValueError):
+        create(request_id=request_id)
+
+
+# --- the board ------------------------------------------------------------------------
+
+
+def board_chat(n: int, *, chars: int = 10, claimed_by: str | None = None) -> ChatView:
+    return ChatView(id=f"c{n:03d}", department_id="reference", department_name="Reference",
+                    state="active" if claimed_by else "queued", patron_name="Pat", question="🙂" * chars,
+                    queued_at=QUEUED_AT + timedelta(seconds=n), claimed_by=claimed_by,
+                    claimed_by_name="Ana" if claimed_by else None)
+
+
+def test_the_board_keeps_everything_that_fits():
+    chats = [board_chat(n) for n in range(5)]
+    board = domain.fit_board(chats, max_bytes=100_000, max_chats=10)
+    assert board.chats == chats and board.more is False
+
+
+def test_the_board_is_cut_by_encoded_size_oldest_first():
+    chats = [board_chat(n, chars=2000) for n in range(10)]  # 4 bytes of UTF-8 per emoji: > 8,000 bytes each
+    size = domain.json_size(chats[0])
+    board = domain.fit_board(chats, max_bytes=3 * size + 10, max_chats=10)
+    assert [c.id for c in board.chats] == ["c000", "c001", "c002"] and board.more is True
+    assert len(board.model_dump_json().encode()) < 3 * size + 100
+
+
+def test_the_board_always_lists_one_chat_and_honours_the_count_limit():
+    chats = [board_chat(n, chars=2000) for n in range(3)]
+    assert [c.id for c in domain.fit_board(chats, max_bytes=10, max_chats=10).chats] == ["c000"]
+    limited = domain.fit_board(chats, max_bytes=10**6, max_chats=2)
+    assert (len(limited.chats), limited.more) == (2, True)
+
+
+def test_the_operators_own_chats_come_first_and_the_board_lists_oldest_first():
+    own = board_chat(9, claimed_by="op-ana")
+    others = [board_chat(n, chars=2000) for n in range(5)]
+    size = domain.json_size(others[0])
+    board = domain.fit_board([own, *others], max_bytes=size + 500, max_chats=10)  # store order: own first
+    assert [c.id for c in board.chats] == ["c000", "c009"] and board.more is True
+
+
 # --- claim ----------------------------------------------------------------------------
 
 
@@ -93,7 +165,7 @@ def test_lost_claim_names_the_winner():
 
 
 def test_lost_claim_on_a_chat_ended_unclaimed():
-    with pytest.raises(Conflict, match="already ended"):
+    with pytest.raises(Conflict, match=r"This chat has ended\."):
         domain.settle_lost_claim(chat("ended", ended_by="patron", ended_at=QUEUED_AT), "op-ana")
 
 
@@ -118,7 +190,7 @@ def test_patron_may_end_a_queued_or_active_chat(state):
 @pytest.mark.parametrize("ended_by", ["patron", "operator"])
 @pytest.mark.parametrize("state", ["ended", "closed"])
 def test_ending_twice_is_a_conflict(state, ended_by):
-    with pytest.raises(Conflict, match=r"This chat has already ended\."):
+    with pytest.raises(Conflict, match=r"This chat has ended\."):
         domain.check_end(chat(state, "op-ana"), ended_by, "op-ana")
 
 

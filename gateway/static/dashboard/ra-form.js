@@ -3,13 +3,17 @@
  * `ra.save`). Fields come from the dataset: choice → select, number → number input
  * with its unit, text → textarea. Required fields are marked and checked before
  * saving; a 422 from the server is shown above the Save button and the fields it
- * names are highlighted. After saving: "Saved" and a Close Chat button.
+ * names are highlighted. After saving — or when `ra.form` brings back the chat's
+ * saved `record` (a reloaded dashboard) — the fields show the saved values, read-only,
+ * with "Saved", an Edit button (fields editable again, Save to correct the record)
+ * and a Close Chat button.
  *
- * Test ids: ra-form, ra-field (data-key), ra-error, ra-save, ra-saved, close-chat.
+ * Test ids: ra-form, ra-field (data-key), ra-error, ra-save, ra-saved, ra-edit, close-chat.
  */
 import { h, uid } from "../static/js/dom.js";
 
-/** The value to pre-fill for a field: the gateway's prefill (`ra.form`), else empty. */
+/** The value a field starts with: from the saved record's values or the gateway's
+ * prefill (`ra.form`), else empty. */
 export function prefillValue(field, prefill) {
   const value = prefill?.[field.key];
   return value === undefined || value === null ? "" : value;
@@ -32,32 +36,41 @@ export class RaForm {
     this.fields = h("div", { class: "ra__fields" }, h("p", { class: "ra__loading", text: "Loading the form…" }));
     this.save = h("button", { type: "submit", class: "btn btn--primary", "data-testid": "ra-save", text: "Save", disabled: true });
     this.saved = h("p", { class: "ra__saved", role: "status", "data-testid": "ra-saved", hidden: true, text: "Saved" });
+    this.edit = h("button", { type: "button", class: "btn", "data-testid": "ra-edit", text: "Edit", hidden: true });
     this.close = h("button", { type: "button", class: "btn", "data-testid": "close-chat", text: "Close Chat", hidden: true });
     this.element = h("form", { class: "ra", "data-testid": "ra-form", novalidate: true, "aria-labelledby": this.titleId },
       h("h4", { id: this.titleId, class: "ra__title", text: "Reference Analytics" }),
       h("p", { class: "ra__hint", text: "Record this chat before closing it. Fields marked “required” must be filled in." }),
       this.fields, this.error,
-      h("div", { class: "ra__actions" }, this.save, this.saved, this.close));
+      h("div", { class: "ra__actions" }, this.save, this.saved, this.edit, this.close));
     this.element.addEventListener("submit", (event) => {
       event.preventDefault();
       this.#save();
     });
     this.close.addEventListener("click", () => this.#close());
+    this.edit.addEventListener("click", () => this.#editing());
   }
 
-  /** Move keyboard focus to the first field that still needs a value. */
+  /** Move keyboard focus to Close Chat once the record is saved, else to the first
+   * field that still needs a value. */
   focusFirst() {
+    if (!this.close.hidden) {
+      this.close.focus();
+      return;
+    }
     const entries = [...this.controls.values()];
     (entries.find(({ field, control }) => field.required && !control.value) ?? entries[0])?.control.focus();
   }
 
-  /** Fetch the dataset and prefill (`ra.form`) and render the fields. */
+  /** Fetch the dataset, prefill and saved record (`ra.form`) and render the fields:
+   * the saved values when the chat has a record, the prefill otherwise. */
   async load() {
     try {
       const data = await this.socket.request({ type: "ra.form", chat_id: this.chat.id });
       this.dataset = data.dataset;
-      this.#render(data.dataset, data.prefill ?? {});
+      this.#render(data.dataset, data.record?.values ?? data.prefill ?? {});
       this.save.disabled = false;
+      if (data.record) this.#showSaved();
     } catch (error) {
       this.fields.replaceChildren(h("p", { class: "form-error", role: "alert", text: `Couldn't load the form: ${error.message}` }),
         h("button", { type: "button", class: "btn btn--small", text: "Try again" }));
@@ -170,11 +183,29 @@ export class RaForm {
       this.#highlightNamed(error.message);
       return;
     }
+    this.#showSaved();
+    this.close.focus();
+  }
+
+  /** The saved state: read-only fields, "Saved", Edit and Close Chat. */
+  #showSaved() {
     for (const { control } of this.controls.values()) control.disabled = true;
     this.save.hidden = true;
+    this.save.disabled = false;
+    this.save.textContent = "Save";
     this.saved.hidden = false;
+    this.edit.hidden = false;
     this.close.hidden = false;
-    this.close.focus();
+  }
+
+  /** Edit: the fields editable again; Save corrects the saved record. */
+  #editing() {
+    for (const { control } of this.controls.values()) control.disabled = false;
+    this.saved.hidden = true;
+    this.edit.hidden = true;
+    this.close.hidden = true;
+    this.save.hidden = false;
+    this.focusFirst();
   }
 
   /** Highlight the fields whose label a server message names. */

@@ -1,8 +1,37 @@
 /**
  * The patron's start form: name, optional email, question → POST /api/patron/chats.
  * Test ids: patron-name, patron-email, patron-question, start-chat, start-error.
+ *
+ * Each question gets a random `request_id`, kept in sessionStorage until its chat is
+ * created: pressing Start again after an error (the answer was lost, the service was
+ * slow) sends the same id, so the gateway answers the chat the first attempt may have
+ * created instead of queueing a second one. Changing the question (or name or
+ * department) starts a new request with a new id.
  */
 import { api } from "../static/js/api.js";
+
+const PENDING_KEY = "refdesk.patron.pending";
+
+/** A random id of 32 hex digits (crypto.randomUUID needs a secure context; this does not). */
+function randomId() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The request id for this body: the pending one if the body is unchanged, else a new one (saved). */
+function requestIdFor(body) {
+  const fingerprint = JSON.stringify([body.department_id, body.name, body.email ?? "", body.question]);
+  try {
+    const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) || "null");
+    if (pending?.fingerprint === fingerprint && pending.id) return pending.id;
+  } catch {
+    // an unreadable entry: replaced below
+  }
+  const id = randomId();
+  sessionStorage.setItem(PENDING_KEY, JSON.stringify({ fingerprint, id }));
+  return id;
+}
 
 export class StartForm {
   /**
@@ -71,10 +100,12 @@ export class StartForm {
     const body = { department_id: this.departmentId(), name: values.name, question: values.question };
     if (values.email) body.email = values.email;
     if (this.pageUrl) body.page_url = this.pageUrl.slice(0, 2000);
+    body.request_id = requestIdFor(body);
     this.submit.disabled = true;
     this.submit.textContent = "Starting…";
     try {
       const answer = await api("/api/patron/chats", { method: "POST", body });
+      sessionStorage.removeItem(PENDING_KEY);
       this.onStarted(answer, { name: values.name, email: values.email });
     } catch (error) {
       this.error.textContent = error.message;
