@@ -273,7 +273,7 @@ class Endpoints:
             except BusError as exc:
                 await req.respond_error(exc.code, exc.message)
                 return
-            except Exception as exc:  # noqa: BLE001 - every failure must answer
+            except Exception:  # noqa: BLE001 - every failure must answer
                 log.exception("endpoint.failed", subject=req.subject)
                 await req.respond_error("500", "internal error (logged by the service)")
                 return

@@ -33,7 +33,10 @@ from refdesk.contracts.chat import HISTORY, History, HistoryRequest
 from refdesk.contracts.common import utcnow
 from refdesk.contracts.queue import OPERATOR_GET, ChatView, OperatorProfile, OperatorRef, chat_event_subject
 from refdesk.contracts.queue import STREAM as QUEUE_STREAM
-from tests.support import Stack, eventually, running_system
+from gateway.server import serve as serve_gateway
+from refdesk.contracts.queue import CHAT_CREATE, CHAT_END, CreateChatRequest, EndRequest
+from refdesk.embedded import free_port
+from tests.support import Stack, eventually, running_system, wait_for_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -733,7 +736,6 @@ async def test_the_ra_form_brings_back_the_saved_record_after_a_reload(gw: Gatew
 async def test_hellos_still_work_when_a_department_is_flooded_with_huge_chats(gw: Gateway) -> None:
     """~1.3 MB of queued chats in one department (more than one NATS message) must not
     lock its operators and patrons out."""
-    from refdesk.contracts.queue import CHAT_CREATE, CHAT_END, CreateChatRequest, EndRequest
 
     flood = [await bus.request(gw.stack.nc, CHAT_CREATE, CreateChatRequest(
         department_id="archives", patron_name=f"Flood {i}", question="📚" * 2000,
@@ -783,9 +785,6 @@ async def test_a_retried_chat_start_answers_the_same_chat(gw: Gateway) -> None:
 async def strict_gateway(gw: Gateway) -> AsyncIterator[httpx.AsyncClient]:
     """A second gateway on the same services with tiny limits: 2 chats and 2 failed
     sign-ins per client address per minute."""
-    from gateway.server import serve as serve_gateway
-    from refdesk.embedded import free_port
-    from tests.support import wait_for_http
 
     settings = gw.stack.settings.model_copy(update={
         "gateway_port": free_port(), "patron_chat_limit": 2, "patron_chat_window_seconds": 60.0,
