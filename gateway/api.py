@@ -14,16 +14,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from refdesk.auth import InvalidToken, issue_token, read_token
 from refdesk.bus import BusError
 from refdesk.contracts.common import Empty
 from refdesk.contracts.queue import (
-    AUTHENTICATE, CHAT_CREATE, DEPARTMENTS, OPERATOR_STATUS, REQUEST_ID_PATTERN, AuthenticateRequest, ChatView,
-    CreateChatRequest, DepartmentList, OperatorProfile, SetStatusRequest,
+    AUTHENTICATE, CHAT_CREATE, DEPARTMENTS, OPERATOR_STATUS, AuthenticateRequest, ChatView, CreateChatRequest,
+    DepartmentId, DepartmentList, OperatorProfile, OptionalEmail, PageUrl, PatronName, Question, RequestId,
+    SetStatusRequest,
 )
-from refdesk.text import clean_text, is_blank
 
 from .errors import is_valid_unicode
 from .ratelimit import RateLimited, RateLimits, SlidingWindow
@@ -191,33 +191,18 @@ async def departments(gateway: GatewayDep) -> DepartmentList:
 
 
 class PatronChatBody(Body):
-    """A patron's question from the chat page. Text is cleaned as the queue service
-    stores it (:func:`refdesk.text.clean_text`), so text with nothing visible in it is
-    a ``422`` here."""
+    """A patron's question from the chat page. Fields are the queue contract's own
+    types (:data:`refdesk.contracts.queue.PatronName` …), so text is cleaned as the
+    queue service stores it and text with nothing visible in it is a ``422`` here."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    department_id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=80)
-    email: EmailStr | None = None
-    question: str = Field(min_length=1, max_length=2000)
-    page_url: str | None = Field(default=None, max_length=2000)
-    request_id: str | None = Field(default=None, min_length=16, max_length=64, pattern=REQUEST_ID_PATTERN)
-
-    @field_validator("email", "page_url", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and is_blank(value) else value
-
-    @field_validator("name")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        return clean_text(value, multiline=False)
-
-    @field_validator("question")
-    @classmethod
-    def _cleaned(cls, value: str) -> str:
-        return clean_text(value)
+    department_id: DepartmentId
+    name: PatronName
+    email: OptionalEmail = None
+    question: Question
+    page_url: PageUrl = None
+    request_id: RequestId = None
 
 
 class PatronChatCreated(BaseModel):

@@ -42,9 +42,9 @@ Events (JetStream stream ``QUEUE_EVENTS`` on ``rd.ev.queue.>``):
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, field_validator
 
 from ..text import clean_text, is_blank
 from .common import EventEnvelope, Reply, Request
@@ -96,6 +96,20 @@ def operator_event_subject(operator_id: str) -> str:
 def _one_line(value: str) -> str:
     """One-line typed text, cleaned (:func:`refdesk.text.clean_text`); blank refused."""
     return clean_text(value, multiline=False)
+
+
+def _blank_to_none(value: object) -> object:
+    return None if isinstance(value, str) and is_blank(value) else value
+
+
+# Field types of a patron's question, shared by this contract and the gateway's HTTP body.
+DepartmentId = Annotated[str, Field(min_length=1, max_length=64)]
+PatronName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_one_line)]
+OptionalEmail = Annotated[EmailStr | None, BeforeValidator(_blank_to_none)]
+Question = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(clean_text)]
+PageUrl = Annotated[str | None, Field(max_length=2000), BeforeValidator(_blank_to_none),
+                    AfterValidator(lambda v: None if v is None else clean_text(v, multiline=False))]
+RequestId = Annotated[str | None, Field(min_length=16, max_length=64, pattern=REQUEST_ID_PATTERN)]
 
 
 class Department(Reply):
@@ -202,27 +216,12 @@ class CreateChatRequest(Request):
             department, name or question is refused (409).
     """
 
-    department_id: str = Field(min_length=1, max_length=64)
-    patron_name: str = Field(min_length=1, max_length=80)
-    patron_email: EmailStr | None = None
-    question: str = Field(min_length=1, max_length=2000)
-    page_url: str | None = Field(default=None, max_length=2000)
-    request_id: str | None = Field(default=None, min_length=16, max_length=64, pattern=REQUEST_ID_PATTERN)
-
-    @field_validator("patron_name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _one_line(value)
-
-    @field_validator("question")
-    @classmethod
-    def _question(cls, value: str) -> str:
-        return clean_text(value)
-
-    @field_validator("page_url")
-    @classmethod
-    def _page_url(cls, value: str | None) -> str | None:
-        return None if value is None or is_blank(value) else clean_text(value, multiline=False)
+    department_id: DepartmentId
+    patron_name: PatronName
+    patron_email: OptionalEmail = None
+    question: Question
+    page_url: PageUrl = None
+    request_id: RequestId = None
 
 
 class ChatRef(Request):
