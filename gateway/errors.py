@@ -7,6 +7,8 @@ turns pydantic's error lists into one sentence a patron or librarian can read, e
 
 from __future__ import annotations
 
+import collections
+
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -40,43 +42,40 @@ def printable(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+_PHRASES: dict[str, str] = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "string_too_long": "must be at most {max_length} characters",
+    "too_long": "must have at most {max_length} items",
+    "string_pattern_mismatch": "contains characters that are not allowed",
+    "string_unicode": "contains characters that are not allowed",
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "literal_error": "must be one of {expected}",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "list_type": "must be a list",
+    "json_invalid": "is not valid JSON",
+}
+"""Verb phrases for pydantic error types; ``{…}`` names come from the error's ``ctx``."""
+
+
 def _phrase(error: Mapping[str, Any]) -> str:
     """What is wrong with one field, as a verb phrase (``must not be empty``)."""
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field"
     if kind == "string_too_short":
         size = ctx.get("min_length", 1)
         return "must not be empty" if size == 1 else f"must be at least {size} characters"
-    if kind == "string_too_long":
-        return f"must be at most {ctx.get('max_length')} characters"
-    if kind == "too_long":
-        return f"must have at most {ctx.get('max_length')} items"
-    if kind == "string_pattern_mismatch":
-        return "contains characters that are not allowed"
-    if kind == "string_type":
-        return "must be text"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return "must be a whole number"
-    if kind in ("bool_type", "bool_parsing"):
-        return "must be true or false"
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}"
-    if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}"
-    if kind == "string_unicode":
-        return "contains characters that are not allowed"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return "must be an object"
-    if kind == "list_type":
-        return "must be a list"
-    if kind == "json_invalid":
-        return "is not valid JSON"
+    if kind in _PHRASES:
+        return _PHRASES[kind].format_map(collections.defaultdict(str, ctx))
     message = str(error.get("msg", "is not valid"))
     if kind == "value_error" and "email address" in message:
         return "is not a valid email address"

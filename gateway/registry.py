@@ -47,11 +47,6 @@ class ChatFeed:
         self._ahead: set[int] = set()  # seqs > watermark that have been sent
 
     @property
-    def live(self) -> bool:
-        """False while the history is being fetched (live messages are held)."""
-        return self._buffer is None
-
-    @property
     def top_seq(self) -> int:
         """The highest seq this subscriber has been sent."""
         return max(self._ahead, default=self._watermark)

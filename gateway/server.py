@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 
 import uvicorn
 
 from refdesk.log import configure_logging
 from refdesk.service import stop_on_signals
+from refdesk.web import serve_until
 from refdesk.settings import Settings
 
 from .app import create_app
@@ -24,18 +23,10 @@ bigger ones make the websocket layer close with 1009."""
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server without its own signal handling: :func:`serve` owns it."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Serve HTTP and websockets on ``settings.gateway_host:gateway_port`` until
-    ``stop`` is set (without ``stop``, until SIGINT/SIGTERM arrives); then close sockets (1012), stop the hub
-    and drain NATS.
+    ``stop`` is set (without ``stop``, until SIGINT/SIGTERM arrives); then close
+    sockets (1012), stop the hub and drain NATS.
 
     Raises:
         RuntimeError: the server could not start (port taken, NATS settings …).
@@ -58,19 +49,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    server = _Server(config)
     if stop is None:  # running as the process's main task: signals stop it
         stop = asyncio.Event()
         stop_on_signals(stop)
-
-    async def watch_stop() -> None:
-        await stop.wait()
-        server.should_exit = True
-
-    watcher = asyncio.create_task(watch_stop())
     try:
-        await server.serve()
-    except SystemExit as exc:  # uvicorn exits the process when start-up fails
+        await serve_until(config, stop)
+    except RuntimeError as exc:
         raise RuntimeError(f"the gateway could not start on {settings.gateway_host}:{settings.gateway_port}") from exc
-    finally:
-        watcher.cancel()

@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -97,6 +98,19 @@ def _secret(state: Path) -> str:
     return path.read_text().strip()
 
 
+def _server(servers: list[Server], label: str, external: str | None, start: Callable[[Path, int], Server],
+            state: Path, port: int, folder: str) -> str:
+    """The URL of ``external`` when given; otherwise start the embedded server (on
+    ``port`` when free) with its data in ``state/folder``, keep it in ``servers`` for
+    the shutdown, and return its URL. Says which on the terminal."""
+    if external:
+        _say(f"• using {label} at {external}")
+        return external
+    servers.append(start(state, _pick_port(port)))
+    _say(f"• {label} started: {servers[-1].url}  data: {state / folder}")
+    return servers[-1].url
+
+
 def _pick_port(preferred: int) -> int:
     return preferred if not port_open(preferred) else free_port()
 
@@ -121,18 +135,8 @@ def up(args: argparse.Namespace) -> int:
                 return 2
         nats_url = os.environ.get("NATS_URL") or os.environ.get("RD_NATS_URL")
         database_url = os.environ.get("DATABASE_URL") or os.environ.get("RD_DATABASE_URL")
-        if not nats_url:
-            servers.append(start_nats(state, _pick_port(14222)))
-            nats_url = servers[-1].url
-            _say(f"• NATS (JetStream) started: {nats_url}  data: {state / 'nats'}")
-        else:
-            _say(f"• using NATS at {nats_url}")
-        if not database_url:
-            servers.append(start_postgres(state, _pick_port(15432)))
-            database_url = servers[-1].url
-            _say(f"• PostgreSQL started: {database_url}  data: {state / 'postgres'}")
-        else:
-            _say(f"• using PostgreSQL at {database_url}")
+        nats_url = _server(servers, "NATS", nats_url, start_nats, state, 14222, "nats")
+        database_url = _server(servers, "PostgreSQL", database_url, start_postgres, state, 15432, "postgres")
         applied = asyncio.run(migrate_all(database_url))
         count = sum(len(names) for names in applied.values())
         _say(f"• migrations: {count} applied now" if count else "• migrations: up to date")

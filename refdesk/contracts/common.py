@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,21 +33,6 @@ class Ok(Reply):
     """A reply that only confirms."""
 
     ok: bool = True
-
-
-ErrorCode = Literal["400", "401", "403", "404", "409", "413", "422", "500", "503"]
-
-
-class ErrorBody(Reply):
-    """What an endpoint error carries (also the gateway's ``error`` frame body).
-
-    Attributes:
-        code: HTTP-like status code as a string (``"409"`` for a lost claim race …).
-        message: a sentence a librarian can read.
-    """
-
-    code: str
-    message: str
 
 
 class EventEnvelope(Reply):

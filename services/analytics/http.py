@@ -17,9 +17,8 @@ Errors come as ``{"detail": "<a sentence>"}``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -38,6 +37,7 @@ from pydantic import BaseModel
 from refdesk.auth import InvalidToken, TokenClaims, read_token
 from refdesk.contracts.analytics import RaRecord
 from refdesk.settings import Settings
+from refdesk.web import serve_until
 
 from .config import DEFAULT_LIST_LIMIT, HTTP_SHUTDOWN_SECONDS, MAX_LIST_LIMIT
 from .domain import ChatFact
@@ -231,31 +231,16 @@ def bind(host: str, port: int) -> socket.socket:
         raise OSError(exc.errno, f"the analytics reporting API cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the service process owns SIGINT and
-    SIGTERM and stops the server through ``ctx.stop``."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def serve(app: FastAPI, sock: socket.socket, stop: asyncio.Event) -> None:
     """Serve ``app`` on the bound ``sock`` until ``stop`` is set, then finish open
     requests (at most ``HTTP_SHUTDOWN_SECONDS``) and close the socket."""
     config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False,
                             timeout_graceful_shutdown=HTTP_SHUTDOWN_SECONDS)
-    server = _Server(config)
     host, port = sock.getsockname()[:2]
     log.info("analytics.http_listening", url=f"http://{host}:{port}/docs")
-    serving = asyncio.create_task(server.serve(sockets=[sock]), name="analytics-uvicorn")
-    stopping = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        server.should_exit = True
-        await serving
+        await serve_until(config, stop, sockets=[sock])
     except Exception:
         log.exception("analytics.http_failed")
     finally:
-        stopping.cancel()
         sock.close()
