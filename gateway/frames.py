@@ -25,6 +25,12 @@ from refdesk.contracts.chat import MAX_SEQ, Message, TypingSignal
 from refdesk.contracts.queue import ChatView, OperatorProfile
 
 from .errors import describe, is_valid_unicode
+from .frame_base import MAX_REF_CHARS, ClientFrame, EntityId, encode
+from .frames_internal import FRAMES as INTERNAL_FRAMES
+from .frames_screenshare import FRAMES as SCREENSHARE_FRAMES
+from .frames_tickets import FRAMES as TICKET_FRAMES
+from .frames_transcript import FRAMES as TRANSCRIPT_FRAMES
+from .frames_transfer import FRAMES as TRANSFER_FRAMES
 
 MAX_FRAME_BYTES = 64 * 1024
 """Largest client frame the gateway reads (UTF-8 bytes); bigger ones get ``error 413``."""
@@ -33,20 +39,6 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 """Largest websocket message the server accepts at all (it closes with 1009 above it).
 A frame between :data:`MAX_FRAME_BYTES` and this is still parsed, only to find its
 ``ref`` for the ``413``."""
-
-MAX_REF_CHARS = 64
-
-EntityId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-"""A chat or department id: 1–64 letters, digits, ``_`` or ``-`` (safe in NATS subjects)."""
-
-
-class ClientFrame(BaseModel):
-    """Base of every client frame: strict types, no unknown fields, optional ``ref``."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    ref: str | None = Field(default=None, max_length=MAX_REF_CHARS)
-
 
 class Hello(ClientFrame):
     """First frame of every connection: the operator or patron token."""
@@ -146,7 +138,7 @@ class RaSave(ClientFrame):
 FRAME_MODELS: tuple[type[ClientFrame], ...] = (
     Hello, Ping, StatusSet, ChatSubscribe, ChatClaim, ChatSend, ChatTyping, ChatEnd, ChatClose,
     CannedList, RaForm, RaSave,
-)
+) + INTERNAL_FRAMES + TRANSFER_FRAMES + SCREENSHARE_FRAMES + TRANSCRIPT_FRAMES + TICKET_FRAMES
 AnyClientFrame = Annotated[Union[FRAME_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]
 _ADAPTER: TypeAdapter[ClientFrame] = TypeAdapter(AnyClientFrame)
 FRAME_TYPES: tuple[str, ...] = tuple(get_args(model.model_fields["type"].annotation)[0] for model in FRAME_MODELS)
@@ -293,12 +285,6 @@ def _read(raw: str) -> ClientFrame:
 
 
 # --- server frames ------------------------------------------------------------------
-
-
-def encode(frame_type: str, **fields: Any) -> str:
-    """A server frame as JSON text: ``{"type": frame_type, **fields}``; pydantic models
-    and datetimes (UTC ISO-8601) inside ``fields`` are serialised."""
-    return to_json({"type": frame_type, **fields}).decode()
 
 
 def reply(data: Any, ref: str | None) -> str:

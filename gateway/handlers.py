@@ -342,6 +342,11 @@ async def ra_save(session: Session, frame: RaSave) -> RaRecord:
     return await session.call(RECORD_CREATE, record, RaRecord)
 
 
+# The feature areas import this module's helpers (board_for …), so they come last.
+from . import (  # noqa: E402
+    handlers_internal, handlers_screenshare, handlers_tickets, handlers_transcript, handlers_transfer,
+)
+
 HANDLERS: dict[type, Handler] = {
     StatusSet: status_set,
     ChatSubscribe: chat_subscribe,
@@ -353,6 +358,11 @@ HANDLERS: dict[type, Handler] = {
     CannedList: canned_list,
     RaForm: ra_form,
     RaSave: ra_save,
+    **handlers_internal.HANDLERS,
+    **handlers_transfer.HANDLERS,
+    **handlers_screenshare.HANDLERS,
+    **handlers_transcript.HANDLERS,
+    **handlers_tickets.HANDLERS,
 }
 """Frame model → handler, for every frame a :class:`Session` answers (``hello`` and
 ``ping`` belong to the connection)."""

@@ -80,7 +80,18 @@ REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 
 ChatState = Literal["queued", "active", "ended", "closed"]
 OperatorStatus = Literal["online", "offline"]
-ChatEventType = Literal["queued", "claimed", "ended", "closed"]
+ChatEventType = Literal[
+    "queued", "claimed", "ended", "closed", "dismissed",
+    "transfer_requested", "transfer_accepted", "transfer_declined", "transfer_cancelled", "rated",
+]
+"""What changed. ``dismissed``: an operator removed the chat from every dashboard
+(state becomes ``closed``, :attr:`ChatView.dismissed_by` set). ``transfer_*``: a
+transfer was asked for, accepted (the chat now waits for the target to claim it),
+declined or cancelled (:attr:`ChatView.transfer` shows the transfer, ``None`` once it
+is over). A claim that completes a transfer is a ``claimed`` event whose chat lists
+the previous owner in ``participants`` when they stayed. ``rated``: the patron rated
+the chat after it ended (:attr:`ChatView.rating`)."""
+TransferState = Literal["pending", "accepted"]
 
 
 def chat_event_subject(chat_id: str, event: ChatEventType) -> str:
@@ -264,6 +275,40 @@ class BoardRequest(Request):
     operator_id: str | None = None
 
 
+class TransferView(Reply):
+    """A chat's transfer while it is under way (``pending`` until the target accepts,
+    ``accepted`` until the target — or, for a department, anyone monitoring it —
+    claims the chat). Exactly one of ``to_operator_id`` / ``to_department_id`` is set.
+
+    Attributes:
+        stay: whether the operator who asked stays in the chat (group chat) once the
+            target has claimed it, or leaves.
+        requested_at, accepted_at: UTC.
+    """
+
+    id: str
+    state: TransferState
+    from_operator_id: str
+    from_operator_name: str
+    to_operator_id: str | None = None
+    to_operator_name: str | None = None
+    to_department_id: str | None = None
+    to_department_name: str | None = None
+    note: str = ""
+    stay: bool = False
+    requested_at: datetime
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None
+
+
+class Participant(Reply):
+    """An operator taking part in a chat besides its owner (one who stayed after a
+    transfer): they read and write, but only the owner ends the chat."""
+
+    operator_id: str
+    nickname: str
+
+
 class ChatView(Reply):
     """A chat as every part sees it. Times are aware UTC datetimes (ISO-8601 on the
     wire); ``claimed_by_name`` is the owner's nickname."""
@@ -283,6 +328,14 @@ class ChatView(Reply):
     claimed_by: str | None = None
     claimed_by_name: str | None = None
     ended_by: Literal["patron", "operator"] | None = None
+    dismissed_by: str | None = None
+    dismissed_by_name: str | None = None
+    dismiss_note: str | None = None
+    transfer: TransferView | None = None
+    transfer_count: int = 0
+    participants: list[Participant] = []
+    rating: int | None = None
+    rating_comment: str | None = None
 
 
 class Board(Reply):
