@@ -46,6 +46,19 @@ class Settings(BaseSettings):
         trusted_proxies: comma-separated addresses of reverse proxies in front of the
             gateway; for requests from them the client address is taken from
             ``X-Forwarded-For``. Empty: the connecting address is the client's.
+        smtp_host / smtp_port / smtp_username / smtp_password / smtp_starttls: the
+            outgoing mail server (transcripts, ticket replies, confirmations). The
+            default is the local mail catcher ``refdesk up`` starts.
+        mail_from: the From address of every email refdesk sends.
+        inbound_smtp_host / inbound_smtp_port: where the tickets service listens
+            for patrons' email replies (aiosmtpd).
+        ticket_reply_domain: domain of the per-ticket reply addresses
+            (``ticket+<ticket id>.<secret>@<domain>``); route it to the inbound port.
+        mailcatcher_port: HTTP port of the local mail catcher's page (``refdesk up``).
+        screenshare_url_template: the meeting link a screenshare uses; ``{room}`` is
+            replaced by a fresh unguessable room name (no vendor account needed).
+        zoom_account_id / zoom_client_id / zoom_client_secret: when all are set,
+            screenshares create Zoom meetings instead.
     """
 
     model_config = SettingsConfigDict(env_prefix="RD_", env_file=".env", extra="ignore")
@@ -78,6 +91,20 @@ class Settings(BaseSettings):
     login_failure_limit: int = Field(default=10, ge=1)
     login_failure_window_seconds: float = Field(default=300.0, gt=0)
     trusted_proxies: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Ask a Librarian <ask@refdesk.localhost>"
+    inbound_smtp_host: str = "127.0.0.1"
+    inbound_smtp_port: int = 2525
+    ticket_reply_domain: str = "tickets.refdesk.localhost"
+    mailcatcher_port: int = 8025
+    screenshare_url_template: str = "https://meet.jit.si/refdesk-{room}"
+    zoom_account_id: str | None = None
+    zoom_client_id: str | None = None
+    zoom_client_secret: str | None = None
 
 
 @lru_cache(maxsize=1)
