@@ -14,10 +14,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from refdesk.auth import InvalidToken, issue_token, read_token
 from refdesk.bus import BusError
+from refdesk.contracts import tickets as tickets_contract
 from refdesk.contracts.common import Empty
 from refdesk.contracts.queue import (
     AUTHENTICATE, CHAT_CREATE, DEPARTMENTS, OPERATOR_STATUS, AuthenticateRequest, ChatView, CreateChatRequest,
@@ -27,6 +28,7 @@ from refdesk.contracts.queue import (
 
 from .errors import is_valid_unicode
 from .ratelimit import RateLimited, RateLimits, SlidingWindow
+from .security import analytics_origin
 from .session import Gateway
 
 PATRON_TOKEN_SECONDS = 24 * 3600
@@ -187,6 +189,30 @@ async def departments(gateway: GatewayDep) -> DepartmentList:
         raise http_error(exc) from None
 
 
+class ConfigReply(BaseModel):
+    """What the staff dashboard needs to know about this installation.
+
+    Attributes:
+        analytics_url: origin of the analytics reporting API (the Reports tab calls
+            it from the browser; the page's CSP allows exactly this origin).
+        time_zone: the library's IANA time zone: report dates and hours are in it.
+        mail_url: the local mail catcher's page when ``refdesk up`` runs one (the
+            topbar's "Mail" link), else None.
+    """
+
+    analytics_url: str
+    time_zone: str
+    mail_url: str | None = None
+
+
+@router.get("/api/config", response_model=ConfigReply)
+async def config(_: Annotated[str, Depends(signed_in_operator)], gateway: GatewayDep) -> ConfigReply:
+    """The dashboard's configuration (operator token needed: 401 without, 403 for a
+    patron token)."""
+    return ConfigReply(analytics_url=analytics_origin(gateway.settings), time_zone=gateway.settings.time_zone,
+                       mail_url=gateway.settings.mailcatcher_url or None)
+
+
 # --- patrons ---------------------------------------------------------------------
 
 
@@ -238,6 +264,52 @@ async def create_patron_chat(body: PatronChatBody, http: Request, gateway: Gatew
     token = issue_token(gateway.settings.jwt_secret, subject=chat.id, role="patron", name=chat.patron_name,
                         ttl_seconds=PATRON_TOKEN_SECONDS)
     return PatronChatCreated(chat_id=chat.id, token=token, chat=chat)
+
+
+class PatronTicketBody(Body):
+    """The widget's offline form (nobody is monitoring the department): the queue
+    contract's field types, with the email address required (the answer comes by
+    email)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    department_id: DepartmentId
+    name: PatronName
+    email: EmailStr
+    question: Question
+    page_url: PageUrl = None
+    request_id: RequestId = None
+
+
+class PatronTicketCreated(BaseModel):
+    """What the patron is told: the ticket's id, where the answer will go, and its department."""
+
+    ticket_id: str
+    email: str
+    department_name: str
+
+
+@router.post("/api/patron/tickets", response_model=PatronTicketCreated, status_code=status.HTTP_201_CREATED)
+async def create_patron_ticket(body: PatronTicketBody, http: Request, gateway: GatewayDep) -> PatronTicketCreated:
+    """The offline form: a New ticket in the department's queue and a confirmation
+    email to the patron ("We've received your question"). A retry with the same
+    ``request_id`` answers the same ticket (no second email). 404 unknown department;
+    422 with a sentence for bad fields; 429 (:data:`TOO_MANY_CHATS`, ``Retry-After``)
+    shares the limit of ``POST /api/patron/chats``."""
+    take(http.app.state.limits.patron_chats, client_key(http), TOO_MANY_CHATS)
+    try:
+        departments = await gateway.call(DEPARTMENTS, Empty(), DepartmentList)
+        department = next((d for d in departments.departments if d.id == body.department_id), None)
+        if department is None:
+            raise HTTPException(404, f"There is no department called {body.department_id!r}.")
+        ticket = await gateway.call(tickets_contract.CREATE_OFFLINE, tickets_contract.CreateOfflineRequest(
+            department_id=department.id, department_name=department.name, patron_name=body.name,
+            patron_email=body.email, question=body.question, page_url=body.page_url, request_id=body.request_id,
+        ), tickets_contract.TicketView)
+    except BusError as exc:
+        raise http_error(exc) from None
+    return PatronTicketCreated(ticket_id=ticket.id, email=ticket.patron_email or body.email,
+                               department_name=ticket.department_name)
 
 
 # --- health ----------------------------------------------------------------------

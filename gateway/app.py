@@ -26,7 +26,7 @@ from .errors import describe, problems
 from .handlers import open_session
 from .hub import Hub
 from .ratelimit import RateLimits
-from .security import SecurityHeaders
+from .security import SecurityHeaders, analytics_origin
 from .session import Gateway
 
 log = structlog.get_logger()
@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(router)
     app.add_api_websocket_route("/ws", _websocket)
     _mount_web_ui(app)
-    app.add_middleware(SecurityHeaders, analytics_origin=f"http://{settings.analytics_host}:{settings.analytics_port}")
+    app.add_middleware(SecurityHeaders, analytics_origin=analytics_origin(settings))
     return app
 
 

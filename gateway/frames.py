@@ -20,13 +20,13 @@ from typing import Annotated, Any, Literal, Union, get_args
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from pydantic_core import to_json
 
-from refdesk.contracts.analytics import RaValues
 from refdesk.contracts.chat import MAX_SEQ, Message, TypingSignal
 from refdesk.contracts.queue import ChatView, OperatorProfile
 
 from .errors import describe, is_valid_unicode
 from .frame_base import MAX_REF_CHARS, ClientFrame, EntityId, encode
 from .frames_internal import FRAMES as INTERNAL_FRAMES
+from .frames_ra import FRAMES as RA_FRAMES
 from .frames_screenshare import FRAMES as SCREENSHARE_FRAMES
 from .frames_tickets import FRAMES as TICKET_FRAMES
 from .frames_transcript import FRAMES as TRANSCRIPT_FRAMES
@@ -81,12 +81,14 @@ class ChatSend(ClientFrame):
     digits, ``-`` and ``_`` only: the ``ev:`` namespace belongs to the chat service's
     own lifecycle messages, so a client can never collide with them). The body's
     upper limit is the configured ``max_message_chars`` (checked by the handler, which
-    answers ``422``); the frame only requires it to be non-empty."""
+    answers ``422``); the frame only requires it to be non-empty. ``internal: true``
+    makes it an internal note, seen by staff only (a patron sending one gets ``403``)."""
 
     type: Literal["chat.send"]
     chat_id: EntityId
     cmid: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
     body: str = Field(min_length=1)
+    internal: bool = False
 
 
 class ChatTyping(ClientFrame):
@@ -111,6 +113,16 @@ class ChatClose(ClientFrame):
     chat_id: EntityId
 
 
+class ChatDismiss(ClientFrame):
+    """An operator dismisses a queued chat of their department, or an active chat they
+    own: it is closed and leaves every dashboard; ``note`` (one line, at most 500
+    characters) is recorded, "Dismissed by ⟨nickname⟩" when left out or blank."""
+
+    type: Literal["chat.dismiss"]
+    chat_id: EntityId
+    note: str | None = Field(default=None, max_length=500)
+
+
 class CannedList(ClientFrame):
     """An operator asks for a department's canned messages."""
 
@@ -118,27 +130,10 @@ class CannedList(ClientFrame):
     department_id: EntityId
 
 
-class RaForm(ClientFrame):
-    """Ask for the Reference Analytics form of a chat: the dataset and a prefill."""
-
-    type: Literal["ra.form"]
-    chat_id: EntityId
-
-
-class RaSave(ClientFrame):
-    """Save a Reference Analytics record for a chat: ``values`` by field key, each
-    text, a number, a list of texts or null (:data:`refdesk.contracts.analytics.RaValues`)."""
-
-    type: Literal["ra.save"]
-    chat_id: EntityId
-    dataset_id: EntityId
-    values: RaValues
-
-
 FRAME_MODELS: tuple[type[ClientFrame], ...] = (
     Hello, Ping, StatusSet, ChatSubscribe, ChatClaim, ChatSend, ChatTyping, ChatEnd, ChatClose,
-    CannedList, RaForm, RaSave,
-) + INTERNAL_FRAMES + TRANSFER_FRAMES + SCREENSHARE_FRAMES + TRANSCRIPT_FRAMES + TICKET_FRAMES
+    CannedList, ChatDismiss,
+) + RA_FRAMES + INTERNAL_FRAMES + TRANSFER_FRAMES + SCREENSHARE_FRAMES + TRANSCRIPT_FRAMES + TICKET_FRAMES
 AnyClientFrame = Annotated[Union[FRAME_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]
 _ADAPTER: TypeAdapter[ClientFrame] = TypeAdapter(AnyClientFrame)
 FRAME_TYPES: tuple[str, ...] = tuple(get_args(model.model_fields["type"].annotation)[0] for model in FRAME_MODELS)

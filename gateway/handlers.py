@@ -8,17 +8,13 @@ frame.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 from refdesk import bus
 from refdesk.auth import InvalidToken, read_token
-from refdesk.bus import BusError, Invalid
-from refdesk.contracts.analytics import (
-    DATASET_GET, RECORD_CREATE, RECORD_FOR_CHAT, ChatRecordRequest, Dataset, DatasetRequest, RaRecord, RecordCreate,
-)
+from refdesk.bus import BusError, Forbidden, Invalid
 from refdesk.contracts.chat import (
     CANNED_LIST, HISTORY, HISTORY_PAGE_BYTES, MAX_BODY_CHARS, SEND, CannedListRequest, History, HistoryRequest,
     Message, SendAck, SendRequest, TypingSignal, json_bytes, typing_subject,
@@ -28,13 +24,14 @@ from refdesk.contracts.queue import (
     BOARD, CHAT_CLAIM, CHAT_CLOSE, CHAT_END, CHAT_GET, OPERATOR_GET, OPERATOR_STATUS, Board, BoardRequest,
     ChatRef, ChatView, ClaimRequest, CloseRequest, EndRequest, OperatorProfile, OperatorRef, SetStatusRequest,
 )
-from refdesk.contracts.queue import CHAT_POSITION, QueuePosition
+from refdesk.contracts.queue import CHAT_DISMISS, CHAT_POSITION, DismissRequest, QueuePosition
 from refdesk.text import clean_text
 
 from . import frames, policy
 from .connection import CLOSE_TRY_AGAIN, HEARTBEAT_SECONDS, Connection, Greeting, HelloRefused
 from .frames import (
-    CannedList, ChatClaim, ChatClose, ChatEnd, ChatSend, ChatSubscribe, ChatTyping, Hello, RaForm, RaSave, StatusSet,
+    CannedList, ChatClaim, ChatClose, ChatDismiss, ChatEnd, ChatSend, ChatSubscribe, ChatTyping, Hello,
+    StatusSet,
 )
 from .policy import OperatorIdentity, PatronIdentity
 from .session import NO_REPLY, Gateway, Handler, Session
@@ -94,7 +91,7 @@ async def _greet_patron(gateway: Gateway, conn: Connection, identity: PatronIden
             place = await _queue_place(session, chat)
             if place is not None:
                 snapshot = (frames.queue_position(chat.id, *place),)
-    welcome = frames.welcome(chat=chat, max_message_chars=gateway.settings.max_message_chars,
+    welcome = frames.welcome(chat=policy.patron_view(chat), max_message_chars=gateway.settings.max_message_chars,
                              heartbeat_seconds=HEARTBEAT_SECONDS)
     return Greeting(session, welcome, snapshot)
 
@@ -164,32 +161,40 @@ async def status_set(session: Session, frame: StatusSet) -> OperatorProfile:
 async def chat_subscribe(session: Session, frame: ChatSubscribe) -> dict[str, Any]:
     """``chat.subscribe``: go live first (buffering), replay the history after
     ``after_seq`` as one ``history`` frame, then release the buffered live messages
-    not covered by it — no gap, no duplicate."""
+    not covered by it — no gap, no duplicate.
+
+    A patron's history leaves internal notes out, so its seqs have gaps: everything up
+    to the history's ``top_seq`` (or its last message, when ``more``) counts as
+    covered, and the reply's ``top_seq`` lets the client move past the gaps."""
     chat = await session.chat(frame.chat_id)
     side = "patron" if isinstance(session.identity, PatronIdentity) else "operator"
     feed = session.registry.open_feed(session.conn, chat.id, side)
     try:
-        messages, top_seq, more = await _history(session, chat.id, frame.after_seq)
+        messages, top_seq, more = await _history(session, chat.id, frame.after_seq, include_internal=side == "operator")
     except BaseException:
         session.registry.close_feed(session.conn, chat.id)
         raise
     session.send(frames.history(chat.id, messages, top_seq, more))
-    feed.go_live(frame.after_seq, (message.seq for message in messages))
+    covered = messages[-1].seq if more and messages else top_seq
+    feed.go_live(max(frame.after_seq, covered), (message.seq for message in messages))
     if chat.state == "closed":  # nothing more will be said
         session.registry.close_feed(session.conn, chat.id)
     return {"chat_id": chat.id, "top_seq": max(top_seq, feed.top_seq)}
 
 
-async def _history(session: Session, chat_id: str, after_seq: int) -> tuple[list[Message], int, bool]:
+async def _history(
+    session: Session, chat_id: str, after_seq: int, *, include_internal: bool,
+) -> tuple[list[Message], int, bool]:
     """Messages after ``after_seq`` (at most :data:`HISTORY_MAX`, and no further page
     once they reach :data:`HISTORY_FRAME_BYTES`), the chat's top seq, and whether more
-    remain."""
+    remain. Internal notes only with ``include_internal`` (operators)."""
     messages: list[Message] = []
     size = 0
     cursor = after_seq
     while True:
-        page = await session.call(HISTORY, HistoryRequest(chat_id=chat_id, after_seq=cursor, limit=HISTORY_PAGE),
-                                  History)
+        request = HistoryRequest(chat_id=chat_id, after_seq=cursor, limit=HISTORY_PAGE,
+                                 include_internal=include_internal)
+        page = await session.call(HISTORY, request, History)
         messages.extend(page.messages)
         size += sum(json_bytes(message) for message in page.messages)
         if not page.more or not page.messages or len(messages) >= HISTORY_MAX or size >= HISTORY_FRAME_BYTES:
@@ -201,7 +206,9 @@ async def chat_claim(session: Session, frame: ChatClaim) -> ChatView:
     """``chat.claim``: an Online member operator claims a queued chat. Exactly one
     claimer wins; the others get ``409`` "Already claimed by ⟨nickname⟩." A repeated
     claim by the winner answers the chat again. "⟨nickname⟩ joined the chat." is
-    recorded before the reply, so the winner's first message comes after it."""
+    recorded before the reply, so the winner's first message comes after it. An
+    accepted transfer is claimed the same way by its target (``docs/protocol.md``,
+    "Transfers")."""
     profile = session.profile
     chat = await session.chat(frame.chat_id)
     if chat.claimed_by == profile.id and chat.state == "active":
@@ -217,7 +224,8 @@ async def chat_claim(session: Session, frame: ChatClaim) -> ChatView:
             if latest.claimed_by and latest.claimed_by != profile.id:
                 raise policy.claim_lost(latest) from None
             raise
-    await session.gateway.record_lifecycle("claimed", claimed)
+    completed = chat.transfer if claimed.transfer_count > chat.transfer_count else None  # a transfer's claim
+    await session.gateway.record_lifecycle("claimed", claimed, transfer=completed)
     return claimed
 
 
@@ -239,7 +247,12 @@ async def chat_send(session: Session, frame: ChatSend) -> SendAck:
     Only who may write is checked here, not the chat's state: the chat service gets
     the chat as fetched here, records the lifecycle messages it shows first, and
     answers a send to an ended chat itself — the original ack for a message stored
-    before the end, ``409`` "This chat has ended." for a new one."""
+    before the end, ``409`` "This chat has ended." for a new one.
+
+    ``internal``: an internal note by the owning operator (staff only; a patron gets
+    ``403`` whatever else the frame says). A note is accepted after the end too."""
+    if frame.internal and isinstance(session.identity, PatronIdentity):
+        raise Forbidden("Only library staff can write internal notes.")
     limit = min(session.settings.max_message_chars, MAX_BODY_CHARS)
     try:
         body = clean_text(frame.body)
@@ -251,7 +264,7 @@ async def chat_send(session: Session, frame: ChatSend) -> SendAck:
     policy.check_author(session.identity, chat)
     kind, author_id, name = _author(session)
     request = SendRequest(chat_id=chat.id, cmid=frame.cmid, author_kind=kind, author_id=author_id,  # type: ignore[arg-type]
-                          author_name=name, body=body, chat=chat)
+                          author_name=name, body=body, chat=chat, internal=frame.internal)
     return await session.call(SEND, request, SendAck)
 
 
@@ -288,63 +301,29 @@ async def chat_close(session: Session, frame: ChatClose) -> ChatView:
     return await session.call(CHAT_CLOSE, CloseRequest(chat_id=chat.id, operator_id=operator.operator_id), ChatView)
 
 
+async def chat_dismiss(session: Session, frame: ChatDismiss) -> ChatView:
+    """``chat.dismiss``: an operator removes a queued chat of their department, or an
+    active chat they own, from every dashboard with a note (LibChat's Dismiss); the
+    queue service decides (``403``/``409``). The staff-only record "⟨nickname⟩
+    dismissed the chat. Note: …" is stored before the reply; the patron's widget
+    sees the chat ``closed`` (``chat.update`` event ``dismissed``) and says it ended."""
+    operator = session.operator
+    chat = await session.chat(frame.chat_id)
+    request = DismissRequest(chat_id=chat.id, operator_id=operator.operator_id, note=frame.note)
+    dismissed = await session.call(CHAT_DISMISS, request, ChatView)
+    await session.gateway.record_lifecycle("dismissed", dismissed)
+    return dismissed
+
+
 async def canned_list(session: Session, frame: CannedList) -> CannedMessages:
     """``canned.list``: a department's canned messages, for its members."""
     policy.check_member(session.profile, frame.department_id)
     return await session.call(CANNED_LIST, CannedListRequest(department_id=frame.department_id), CannedMessages)
 
 
-# --- Reference Analytics --------------------------------------------------------
-
-
-async def _ra_chat(session: Session, chat_id: str) -> tuple[ChatView, str]:
-    """The chat whose Reference Analytics the signed-in operator asks about, and its
-    owner's id.
-
-    Raises:
-        BusError: ``403`` for a patron, a chat never claimed, or a chat answered by
-            another operator (unless the signed-in operator is an admin); as
-            :meth:`Session.chat` otherwise.
-    """
-    profile = session.profile  # 403 for a patron
-    chat = await session.chat(chat_id)
-    return chat, policy.check_ra(profile, chat)
-
-
-async def ra_form(session: Session, frame: RaForm) -> dict[str, Any]:
-    """``ra.form``: the default dataset, the prefill (question, duration in minutes,
-    department, operator) and the chat's saved ``record`` (None until saved: a
-    reloaded dashboard shows the saved form, not a blank one) — for the chat's owner,
-    or an admin."""
-    chat, owner = await _ra_chat(session, frame.chat_id)
-    dataset, record = await asyncio.gather(
-        session.call(DATASET_GET, DatasetRequest(), Dataset), _ra_record(session, chat.id))
-    return {"dataset": dataset, "prefill": policy.ra_prefill(chat, owner), "record": record}
-
-
-async def _ra_record(session: Session, chat_id: str) -> RaRecord | None:
-    """The chat's Reference Analytics record in the default dataset, or None."""
-    try:
-        return await session.call(RECORD_FOR_CHAT, ChatRecordRequest(chat_id=chat_id), RaRecord)
-    except BusError as exc:
-        if exc.code == "404":
-            return None
-        raise
-
-
-async def ra_save(session: Session, frame: RaSave) -> RaRecord:
-    """``ra.save``: store the Reference Analytics record of a claimed chat, by its
-    owner or an admin; the record is the owner's (``operator_id`` = ``claimed_by``).
-    ``422`` names each missing or invalid field; ``403`` for anyone else."""
-    chat, owner = await _ra_chat(session, frame.chat_id)
-    record = RecordCreate(dataset_id=frame.dataset_id, operator_id=owner, chat_id=chat.id,
-                          department_id=chat.department_id, values=frame.values)
-    return await session.call(RECORD_CREATE, record, RaRecord)
-
-
 # The feature areas import this module's helpers (board_for …), so they come last.
 from . import (  # noqa: E402
-    handlers_internal, handlers_screenshare, handlers_tickets, handlers_transcript, handlers_transfer,
+    handlers_internal, handlers_ra, handlers_screenshare, handlers_tickets, handlers_transcript, handlers_transfer,
 )
 
 HANDLERS: dict[type, Handler] = {
@@ -355,9 +334,9 @@ HANDLERS: dict[type, Handler] = {
     ChatTyping: chat_typing,
     ChatEnd: chat_end,
     ChatClose: chat_close,
+    ChatDismiss: chat_dismiss,
     CannedList: canned_list,
-    RaForm: ra_form,
-    RaSave: ra_save,
+    **handlers_ra.HANDLERS,
     **handlers_internal.HANDLERS,
     **handlers_transfer.HANDLERS,
     **handlers_screenshare.HANDLERS,

@@ -1,12 +1,153 @@
-"""Handlers for Internal Chat: one-to-one operator chats, department rooms, All Staff, who is online.
+"""Handlers for Internal Chat: one-to-one operator chats, department rooms, All Staff,
+who is online (``docs/protocol.md``, "Internal Chat").
 
 Each handler authorises its frame, asks the owning service and returns the ``reply``
-data (see :mod:`gateway.handlers`).
+data (see :mod:`gateway.handlers`). Room membership is decided by the chat service
+from the operator's id and the departments of their current profile, which every
+request carries (:class:`~refdesk.contracts.chat.Viewer`); it answers ``403``
+otherwise.
 """
 
 from __future__ import annotations
 
-from .session import Handler
+from typing import Any
 
-HANDLERS: dict[type, Handler] = {}
+from refdesk.bus import Invalid
+from refdesk.contracts.chat import (
+    INTERNAL_HISTORY, INTERNAL_OPEN, INTERNAL_READ, INTERNAL_ROOMS, INTERNAL_SEND, MAX_BODY_CHARS, InternalHistory,
+    InternalHistoryRequest, InternalMessage, InternalOpenRequest, InternalReadRequest, InternalRoomList,
+    InternalRoomsRequest, InternalSendAck, InternalSendRequest, RoomView, json_bytes,
+)
+from refdesk.contracts.queue import OPERATOR_GET, OPERATORS_LIST, OperatorList, OperatorProfile, OperatorRef
+from refdesk.contracts.queue import OperatorsListRequest
+from refdesk.text import clean_text
+
+from .frames_internal import (
+    InternalEarlier, InternalOpen, InternalRead, InternalRooms, InternalSend, InternalSubscribe, StaffList,
+    internal_history, internal_read,
+)
+from .handlers import HISTORY_FRAME_BYTES, HISTORY_MAX, HISTORY_PAGE
+from .rooms import feed_key
+from .session import Handler, Session
+
+
+def _viewer(session: Session) -> dict[str, Any]:
+    """The ``operator_id`` and ``department_ids`` every internal request carries, from
+    the signed-in operator's current profile (403 for a patron)."""
+    profile = session.profile
+    return {"operator_id": profile.id, "department_ids": [department.id for department in profile.departments]}
+
+
+async def staff_list(session: Session, frame: StaffList) -> dict[str, Any]:
+    """``staff.list``: every operator with id, nickname, full_name, status,
+    departments ``[{id, name}]``, monitored ids and ``active_chats``, by nickname.
+    Later changes arrive as ``staff.update`` pushes."""
+    session.operator  # noqa: B018 - 403 for a patron
+    operators = await session.gateway.hub.staff.listing(
+        lambda: session.call(OPERATORS_LIST, OperatorsListRequest(), OperatorList))
+    return {"operators": operators}
+
+
+async def internal_rooms(session: Session, frame: InternalRooms) -> InternalRoomList:
+    """``internal.rooms``: All Staff, the operator's department rooms and their direct
+    rooms, each with ``unread``, ``last_message`` and ``top_seq``."""
+    return await session.call(INTERNAL_ROOMS, InternalRoomsRequest(**_viewer(session)), InternalRoomList)
+
+
+async def internal_open(session: Session, frame: InternalOpen) -> RoomView:
+    """``internal.open``: the direct room with another operator (``404`` unknown
+    operator, ``422`` oneself) or the standing room of one of the operator's
+    departments (``403`` otherwise), created on first use."""
+    viewer = _viewer(session)
+    if frame.operator_id is not None:
+        if frame.operator_id == viewer["operator_id"]:
+            raise Invalid("You cannot open a direct chat with yourself.")
+        await session.call(OPERATOR_GET, OperatorRef(operator_id=frame.operator_id), OperatorProfile)  # 404
+    request = InternalOpenRequest(**viewer, other_operator_id=frame.operator_id, department_id=frame.department_id)
+    return await session.call(INTERNAL_OPEN, request, RoomView)
+
+
+async def internal_subscribe(session: Session, frame: InternalSubscribe) -> dict[str, Any]:
+    """``internal.subscribe``: go live on a room first (buffering), replay the messages
+    after ``after_seq`` as one ``internal.history`` frame, then release the buffered
+    live messages it did not cover — no gap, no duplicate (as ``chat.subscribe``).
+    Replies ``{room_id, top_seq}``."""
+    viewer = _viewer(session)
+    key = feed_key(frame.room_id)
+    feed = session.registry.open_feed(session.conn, key, "operator")
+    try:
+        messages, top_seq, more = await _replay(session, viewer, frame.room_id, frame.after_seq)
+    except BaseException:
+        session.registry.close_feed(session.conn, key)
+        raise
+    session.send(internal_history(frame.room_id, messages, top_seq, more))
+    feed.go_live(frame.after_seq, (message.seq for message in messages))
+    return {"room_id": frame.room_id, "top_seq": max(top_seq, feed.top_seq)}
+
+
+async def _replay(session: Session, viewer: dict[str, Any], room_id: str,
+                  after_seq: int) -> tuple[list[InternalMessage], int, bool]:
+    """Messages after ``after_seq`` (at most ``HISTORY_MAX``, no further page once they
+    reach ``HISTORY_FRAME_BYTES``), the room's top seq, and whether more remain."""
+    messages: list[InternalMessage] = []
+    size = 0
+    cursor = after_seq
+    while True:
+        page = await session.call(
+            INTERNAL_HISTORY,
+            InternalHistoryRequest(**viewer, room_id=room_id, after_seq=cursor, limit=HISTORY_PAGE), InternalHistory)
+        messages.extend(page.messages)
+        size += sum(json_bytes(message) for message in page.messages)
+        if not page.more or not page.messages or len(messages) >= HISTORY_MAX or size >= HISTORY_FRAME_BYTES:
+            return messages, page.top_seq, page.more
+        cursor = page.messages[-1].seq
+
+
+async def internal_earlier(session: Session, frame: InternalEarlier) -> InternalHistory:
+    """``internal.earlier`` ("Load earlier"): up to ``limit`` messages just before
+    ``before_seq``, oldest first; ``more`` when still earlier ones exist."""
+    request = InternalHistoryRequest(**_viewer(session), room_id=frame.room_id, before_seq=frame.before_seq,
+                                     limit=frame.limit)
+    return await session.call(INTERNAL_HISTORY, request, InternalHistory)
+
+
+async def internal_send(session: Session, frame: InternalSend) -> InternalSendAck:
+    """``internal.send``: add a message to a room the operator is in; a retry with the
+    same ``cmid`` answers the original ack with ``duplicate: true``. Body limits as
+    ``chat.send`` (``422``)."""
+    limit = min(session.settings.max_message_chars, MAX_BODY_CHARS)
+    try:
+        body = clean_text(frame.body)
+    except ValueError:
+        raise Invalid("A message cannot be blank.") from None
+    if len(body) > limit:
+        raise Invalid(f"A message can be at most {limit} characters long.")
+    viewer = _viewer(session)
+    request = InternalSendRequest(**viewer, room_id=frame.room_id, cmid=frame.cmid,
+                                  author_name=session.profile.nickname[:100], body=body)
+    return await session.call(INTERNAL_SEND, request, InternalSendAck)
+
+
+async def internal_mark_read(session: Session, frame: InternalRead) -> RoomView:
+    """``internal.read``: move the operator's read marker (never back); their other
+    sockets get ``internal.read`` with the new marker and unread count."""
+    viewer = _viewer(session)
+    room = await session.call(INTERNAL_READ, InternalReadRequest(**viewer, room_id=frame.room_id, seq=frame.seq),
+                              RoomView)
+    pushed = internal_read(room.id, room.last_read_seq, room.unread)
+    for peer in session.registry.operator_peers([viewer["operator_id"]]):
+        if peer is not session.conn:
+            peer.send(pushed)
+    return room
+
+
+HANDLERS: dict[type, Handler] = {
+    StaffList: staff_list,
+    InternalRooms: internal_rooms,
+    InternalOpen: internal_open,
+    InternalSubscribe: internal_subscribe,
+    InternalEarlier: internal_earlier,
+    InternalSend: internal_send,
+    InternalRead: internal_mark_read,
+}
 """Frame model → handler for this area, gathered by :mod:`gateway.handlers`."""

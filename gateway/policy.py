@@ -16,7 +16,7 @@ from typing import Any
 
 from refdesk.bus import Conflict, Forbidden
 from refdesk.contracts.common import utcnow
-from refdesk.contracts.queue import ChatView, OperatorProfile
+from refdesk.contracts.queue import ChatView, OperatorProfile, TransferView
 
 ENDED_STATES = frozenset({"ended", "closed"})
 
@@ -56,9 +56,69 @@ def monitoring(profile: OperatorProfile) -> frozenset[str]:
 
 def board_view(chats: Iterable[ChatView], profile: OperatorProfile) -> list[ChatView]:
     """The operator's board out of the queued/active chats of their departments: chats
-    of the departments they monitor (while Online) plus the chats they own."""
+    of the departments they monitor (while Online) plus the chats they own, the chats
+    they take part in and the chats with an open transfer offered to them
+    (:func:`is_offered_to`)."""
     watching = monitoring(profile)
-    return [chat for chat in chats if chat.department_id in watching or chat.claimed_by == profile.id]
+    return [chat for chat in chats
+            if chat.department_id in watching or chat.claimed_by == profile.id
+            or is_participant(profile.id, chat) or is_offered_to(profile, chat)]
+
+
+# --- transfers ----------------------------------------------------------------------
+
+
+TRANSFER_LOCKED = "A transfer is under way; cancel it to write to the patron."
+"""The answer to the sender writing (or typing) while their transfer is open: the
+lock that closes LibraryH3lp's silent re-claim race."""
+
+
+def is_participant(operator_id: str, chat: ChatView) -> bool:
+    """True when the operator stayed in the chat after transferring it."""
+    return any(participant.operator_id == operator_id for participant in chat.participants)
+
+
+def is_transfer_target(profile: OperatorProfile, transfer: TransferView) -> bool:
+    """True when the operator may accept, decline or claim ``transfer``: its target
+    operator, or a member of its target department."""
+    if transfer.to_operator_id is not None:
+        return transfer.to_operator_id == profile.id
+    return is_member(profile, transfer.to_department_id or "")
+
+
+def is_offered_to(profile: OperatorProfile, chat: ChatView) -> bool:
+    """True when the chat's open transfer shows on the operator's board: they are the
+    target operator, or they monitor the target department (while Online)."""
+    transfer = chat.transfer
+    if transfer is None or chat.state != "active":
+        return False
+    if transfer.to_operator_id is not None:
+        return transfer.to_operator_id == profile.id
+    return transfer.to_department_id in monitoring(profile)
+
+
+def check_transfer_target(profile: OperatorProfile, chat: ChatView) -> TransferView:
+    """The chat's open transfer, which the operator must be a target of.
+
+    Raises:
+        Conflict: no transfer is open ("This transfer is no longer open.").
+        Forbidden: the operator is not a target.
+    """
+    transfer = chat.transfer
+    if transfer is None:
+        raise Conflict("This transfer is no longer open.")
+    if not is_transfer_target(profile, transfer):
+        target = transfer.to_operator_name or transfer.to_department_name or "its target"
+        raise Forbidden(f"This transfer is for {target}.")
+    return transfer
+
+
+def patron_view(chat: ChatView) -> ChatView:
+    """``chat`` as its patron may see it: an open transfer without its note (the note
+    is between librarians)."""
+    if chat.transfer is None or not chat.transfer.note:
+        return chat
+    return chat.model_copy(update={"transfer": chat.transfer.model_copy(update={"note": ""})})
 
 
 def queue_positions(department_queue: list[str]) -> Iterator[tuple[str, int, int]]:
@@ -101,7 +161,9 @@ def check_member(profile: OperatorProfile, department_id: str) -> None:
 
 
 def check_reach(who: Identity, profile: OperatorProfile | None, chat: ChatView) -> None:
-    """A patron reaches their own chat; an operator the chats of their departments.
+    """A patron reaches their own chat; an operator the chats of their departments,
+    the chats they own or take part in, and the chats whose open transfer targets them
+    (even in another department).
 
     Args:
         profile: the operator's current profile (``None`` for patrons).
@@ -112,7 +174,9 @@ def check_reach(who: Identity, profile: OperatorProfile | None, chat: ChatView) 
     check_chat_id(who, chat.id)
     if isinstance(who, OperatorIdentity):
         assert profile is not None
-        if not is_member(profile, chat.department_id):
+        involved = chat.claimed_by == profile.id or is_participant(profile.id, chat) or (
+            chat.transfer is not None and is_transfer_target(profile, chat.transfer))
+        if not involved and not is_member(profile, chat.department_id):
             raise Forbidden(f"You are not a member of the {chat.department_name} department.")
 
 
@@ -127,13 +191,20 @@ def check_owner(who: OperatorIdentity, chat: ChatView) -> None:
 
 def check_author(who: Identity, chat: ChatView) -> None:
     """May ``who`` write in ``chat`` at all, whatever its state? The patron (the chat
-    is already known to be theirs), or the operator who owns it.
+    is already known to be theirs), the operator who owns it — except while their
+    transfer of it is open — or an operator who stayed in it after a transfer.
 
     Raises:
-        Forbidden: an operator who does not own the chat.
+        Forbidden: an operator who neither owns nor takes part in the chat.
+        Conflict: the owner while their transfer is open (:data:`TRANSFER_LOCKED`).
     """
-    if isinstance(who, OperatorIdentity):
-        check_owner(who, chat)
+    if not isinstance(who, OperatorIdentity):
+        return
+    if is_participant(who.operator_id, chat):
+        return
+    check_owner(who, chat)
+    if chat.transfer is not None and chat.transfer.from_operator_id == who.operator_id:
+        raise Conflict(TRANSFER_LOCKED)
 
 
 def check_talk(who: Identity, chat: ChatView) -> None:
@@ -159,13 +230,24 @@ def check_end(who: Identity, chat: ChatView) -> None:
 
 
 def check_claim(profile: OperatorProfile, chat: ChatView) -> None:
-    """Claiming needs the operator Online and the chat queued.
+    """Claiming needs the operator Online and the chat queued — or, for an active chat
+    with an open transfer, the operator a target of that transfer once it is accepted.
 
     Raises:
-        Conflict: Offline; someone else claimed it (``Already claimed by Ben.``); ended.
+        Conflict: Offline; someone else claimed it (``Already claimed by Ben.``); ended;
+            a transfer not accepted yet; a transfer to someone else ("This chat is
+            being transferred to Ben.").
     """
     if profile.status != "online":
         raise Conflict("Set your status to Online before claiming chats.")
+    transfer = chat.transfer
+    if transfer is not None and chat.state == "active":
+        if not is_transfer_target(profile, transfer):
+            target = transfer.to_operator_name or transfer.to_department_name or "another librarian"
+            raise Conflict(f"This chat is being transferred to {target}.")
+        if transfer.state != "accepted":
+            raise Conflict("Accept the transfer before claiming the chat.")
+        return
     if chat.state != "queued":
         raise claim_lost(chat)
 
@@ -230,3 +312,38 @@ def ra_prefill(chat: ChatView, operator_id: str) -> dict[str, Any]:
         "department_id": chat.department_id,
         "operator_id": chat.claimed_by or operator_id,
     }
+
+
+# --- transcripts by email ------------------------------------------------------------
+
+PATRON_TRANSCRIPT_MAILS = 3
+"""Most transcript mails a patron may ask for per chat (the widget is public: this
+keeps it from being used to send mail to arbitrary addresses)."""
+
+
+def check_transcript_sender(profile: OperatorProfile, chat: ChatView) -> None:
+    """An operator may email a chat's transcript when they own it, took part in it
+    (stayed after a transfer) or are an admin (LibChat: transcripts are visible to the
+    chat's operators and admins).
+
+    Raises:
+        Forbidden: anyone else.
+    """
+    if profile.is_admin or chat.claimed_by == profile.id:
+        return
+    if any(participant.operator_id == profile.id for participant in chat.participants):
+        return
+    raise Forbidden("Only the operators of this chat or an admin can email its transcript.")
+
+
+def check_patron_transcript(chat: ChatView, already: int) -> None:
+    """A patron may ask for their own transcript once the chat ended, at most
+    :data:`PATRON_TRANSCRIPT_MAILS` times (``already``: how many they asked for).
+
+    Raises:
+        Conflict: the chat has not ended yet, or the limit is reached.
+    """
+    if chat.state not in ENDED_STATES:
+        raise Conflict("You can ask for the transcript once the chat has ended.")
+    if already >= PATRON_TRANSCRIPT_MAILS:
+        raise Conflict(f"You have already asked for {PATRON_TRANSCRIPT_MAILS} transcripts of this chat.")

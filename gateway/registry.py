@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import Literal, Protocol
 
-from refdesk.contracts.queue import ChatView, OperatorProfile
+from refdesk.contracts.queue import ChatView, OperatorProfile, TransferView
 
 from .policy import monitoring
 
@@ -51,23 +51,26 @@ class ChatFeed:
         """The highest seq this subscriber has been sent."""
         return max(self._ahead, default=self._watermark)
 
-    def offer(self, seq: int, frame: str) -> None:
+    def offer(self, seq: int, frame: str | None) -> None:
         """A live ``message`` frame for this chat: buffer it, or send it unless its
-        ``seq`` was already sent."""
+        ``seq`` was already sent. ``None`` is a seq this subscriber must not see (an
+        internal note on a patron's feed): it is only marked, so the seqs stay
+        contiguous."""
         if self._buffer is not None:
             self._buffer.append((seq, frame))
-        elif self._mark(seq):
+        elif self._mark(seq) and frame is not None:
             self.peer.send(frame)
 
     def go_live(self, after_seq: int, sent: Iterable[int]) -> None:
-        """The history has been sent: ``after_seq`` is where it started and ``sent``
-        the seqs it carried. Flush buffered messages not covered, in seq order."""
+        """The history has been sent: every seq up to ``after_seq`` is covered (where it
+        started, or the history's top seq) and ``sent`` are the seqs it carried. Flush
+        buffered messages not covered, in seq order."""
         buffered, self._buffer = self._buffer or [], None
         self._watermark = max(self._watermark, after_seq)
         for seq in sent:
             self._mark(seq)
         for seq, frame in sorted(buffered, key=lambda item: item[0]):
-            if self._mark(seq):
+            if self._mark(seq) and frame is not None:
                 self.peer.send(frame)
 
     def _mark(self, seq: int) -> bool:
@@ -124,6 +127,12 @@ class Registry:
         """Ids of the operators with at least one peer here, sorted."""
         return sorted(self._operator_peers)
 
+    def operator_peers(self, operator_ids: Iterable[str] | None = None) -> set[Peer]:
+        """The peers of these operators (every operator peer when ``None``)."""
+        if operator_ids is None:
+            return set(self._operator_of)
+        return {peer for operator_id in operator_ids for peer in self._operator_peers.get(operator_id, ())}
+
     def profile(self, operator_id: str) -> OperatorProfile | None:
         """The operator's latest known profile (``None`` when not connected here)."""
         return self._profiles.get(operator_id)
@@ -176,15 +185,33 @@ class Registry:
         """The patron peers of a chat."""
         return set(self._patrons.get(chat_id, ()))
 
-    def chat_update_recipients(self, chat: ChatView) -> set[Peer]:
+    def chat_update_recipients(self, chat: ChatView, transfer: TransferView | None = None) -> set[Peer]:
         """Who gets a ``chat.update`` for ``chat``: operators whose (Online) monitored
-        departments include its department, its owner, and its patron."""
+        departments include its department, its owner, the operators who stayed in
+        it (participants), its patron, and — for the chat's open transfer and for
+        ``transfer`` (the one an event concerns, possibly over now) — the sender and
+        the targets (:meth:`transfer_targets`)."""
         recipients = self.patrons(chat.id)
         for operator_id in self._watchers.get(chat.department_id, ()):
             recipients |= self._operator_peers.get(operator_id, set())
         if chat.claimed_by:
             recipients |= self._operator_peers.get(chat.claimed_by, set())
+        for participant in chat.participants:
+            recipients |= self._operator_peers.get(participant.operator_id, set())
+        for concerned in {t.id: t for t in (chat.transfer, transfer) if t is not None}.values():
+            recipients |= self._operator_peers.get(concerned.from_operator_id, set())
+            recipients |= self.transfer_targets(concerned)
         return recipients
+
+    def transfer_targets(self, transfer: TransferView) -> set[Peer]:
+        """The peers a transfer is offered to: the target operator's, or those of every
+        operator monitoring the target department (while Online)."""
+        if transfer.to_operator_id is not None:
+            return set(self._operator_peers.get(transfer.to_operator_id, set()))
+        peers: set[Peer] = set()
+        for operator_id in self._watchers.get(transfer.to_department_id or "", ()):
+            peers |= self._operator_peers.get(operator_id, set())
+        return peers
 
     # --- internals ------------------------------------------------------------
 

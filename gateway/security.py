@@ -17,10 +17,18 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from refdesk.settings import Settings
+
 log = structlog.get_logger()
 
 FRAMEABLE_PREFIX = "/patron"
 INTERNAL_ERROR = "Something went wrong on our side; please try again."
+
+
+def analytics_origin(settings: Settings) -> str:
+    """``http://<analytics_host>:<analytics_port>``: where browsers reach the analytics
+    reporting API (allowed by the CSP, told to the dashboard by ``GET /api/config``)."""
+    return f"http://{settings.analytics_host}:{settings.analytics_port}"
 
 
 def content_security_policy(analytics_origin: str, *, frame_ancestors: str) -> str:

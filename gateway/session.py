@@ -17,7 +17,7 @@ from refdesk import bus
 from refdesk.bus import BusError
 from refdesk.contracts.chat import LIFECYCLE, LifecycleRequest
 from refdesk.contracts.common import Ok
-from refdesk.contracts.queue import CHAT_GET, ChatEventType, ChatRef, ChatView, OperatorProfile
+from refdesk.contracts.queue import CHAT_GET, ChatEventType, ChatRef, ChatView, OperatorProfile, TransferView
 from refdesk.settings import Settings
 
 from . import frames, policy
@@ -67,14 +67,16 @@ class Gateway:
                 raise BusError("500", INTERNAL_ERROR) from None
             raise
 
-    async def record_lifecycle(self, transition: ChatEventType, chat: ChatView) -> None:
+    async def record_lifecycle(self, transition: ChatEventType, chat: ChatView,
+                               transfer: TransferView | None = None) -> None:
         """Have the chat service record the message of a lifecycle change that just
         happened (``rd.chat.lifecycle``: the question, "Ana joined the chat.", "Maya
         ended the chat.") before the user who caused it is answered, so it comes
-        before anything they say next. Never raises: a failure is logged and the chat
-        service's queue-event consumer records the same message later, once."""
+        before anything they say next. ``transfer``: the transfer the change concerns
+        (its steps have sentences of their own). Never raises: a failure is logged and
+        the chat service's queue-event consumer records the same message later, once."""
         try:
-            await self.call(LIFECYCLE, LifecycleRequest(type=transition, chat=chat), Ok)
+            await self.call(LIFECYCLE, LifecycleRequest(type=transition, chat=chat, transfer=transfer), Ok)
         except Exception as exc:  # noqa: BLE001 - the consumer is the backstop
             log.warning("gateway.lifecycle_not_recorded", chat_id=chat.id, transition=transition, error=repr(exc))
 

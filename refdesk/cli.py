@@ -8,6 +8,13 @@
     answers, and print where to open the patron widget and the staff dashboard. Ctrl-C
     stops everything cleanly; the next ``up`` keeps the data.
 
+    Mail: unless ``RD_SMTP_HOST`` names another machine than this one, ``up`` also runs
+    the local mail catcher (:mod:`refdesk.mailcatcher`: SMTP on ``RD_SMTP_PORT``, its
+    page on ``RD_MAILCATCHER_PORT``, a free port when the preferred one is taken), so
+    transcripts and ticket replies appear on a page instead of being delivered; the
+    dashboard links to it. With ``RD_SMTP_HOST=smtp.example.edu`` mail goes to that
+    server and no catcher runs.
+
 ``refdesk migrate``
     Apply every service's pending migrations and exit.
 """
@@ -32,6 +39,7 @@ import nats
 
 from . import db
 from .embedded import EmbeddedError, Server, free_port, port_open, start_nats, start_postgres
+from .mailcatcher import runs_locally
 from .settings import Settings
 
 SERVICES = ("queue", "chat", "tickets", "analytics")
@@ -53,7 +61,8 @@ async def migrate_all(database_url: str) -> dict[str, list[str]]:
     return applied
 
 
-async def _wait_healthy(settings: Settings, children: dict[str, subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
+async def _wait_healthy(settings: Settings, children: dict[str, subprocess.Popen[bytes]], timeout: float = 60.0,
+                        extra_urls: tuple[str, ...] = ()) -> None:
     deadline = time.monotonic() + timeout
     nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1)
     try:
@@ -71,7 +80,7 @@ async def _wait_healthy(settings: Settings, children: dict[str, subprocess.Popen
         await nc.close()
     async with httpx.AsyncClient() as client:
         for url in (f"http://{settings.gateway_host}:{settings.gateway_port}/healthz",
-                    f"http://{settings.analytics_host}:{settings.analytics_port}/healthz"):
+                    f"http://{settings.analytics_host}:{settings.analytics_port}/healthz", *extra_urls):
             while True:
                 _check_children(children)
                 try:
@@ -143,12 +152,22 @@ def up(args: argparse.Namespace) -> int:
         env = dict(os.environ, RD_NATS_URL=nats_url, RD_DATABASE_URL=database_url,
                    RD_JWT_SECRET=base.jwt_secret or _secret(state),
                    RD_DEMO_SEED="false" if args.no_demo else "true", PYTHONUNBUFFERED="1")
+        mail_url = ""
+        if runs_locally(base):
+            smtp_port, page_port = _pick_port(base.smtp_port), _pick_port(base.mailcatcher_port)
+            mail_url = f"http://127.0.0.1:{page_port}/"
+            env.update(RD_SMTP_PORT=str(smtp_port), RD_MAILCATCHER_PORT=str(page_port), RD_MAILCATCHER_URL=mail_url)
+            log = (state / "logs" / "mailcatcher.log").open("ab")
+            children["mailcatcher"] = subprocess.Popen([sys.executable, "-m", "refdesk.mailcatcher"], env=env,
+                                                       stdout=log, stderr=subprocess.STDOUT)
+        else:
+            _say(f"• sending mail through {base.smtp_host}:{base.smtp_port} (no local mail catcher)")
         for name in (*SERVICES, "gateway"):
             module = "gateway" if name == "gateway" else f"services.{name}"
             log = (state / "logs" / f"{name}.log").open("ab")
             children[name] = subprocess.Popen([sys.executable, "-m", module], env=env, stdout=log, stderr=subprocess.STDOUT)
         settings = Settings(nats_url=nats_url, database_url=database_url)
-        asyncio.run(_wait_healthy(settings, children))
+        asyncio.run(_wait_healthy(settings, children, extra_urls=(f"{mail_url}healthz",) if mail_url else ()))
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
         _say()
         _say("refdesk is up.")
@@ -156,6 +175,8 @@ def up(args: argparse.Namespace) -> int:
         _say(f"  Patron widget:     {gateway}/demo/   (a sample library page; embed with {gateway}/widget.js)")
         _say(f"  Patron chat page:  {gateway}/patron/?department=reference")
         _say(f"  Reporting API:     http://{settings.analytics_host}:{settings.analytics_port}/docs")
+        if mail_url:
+            _say(f"  Caught mail:       {mail_url}   (SMTP catcher on port {env['RD_SMTP_PORT']})")
         if not args.no_demo:
             _say(f"  Demo sign-ins (password '{DEMO_PASSWORD}'): "
                  + "; ".join(f"{user} ({where})" for user, where in DEMO_SIGN_INS))

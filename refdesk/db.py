@@ -6,7 +6,8 @@ one refdesk database. Its migrations are numbered SQL files
 PostgreSQL advisory lock so that concurrent replicas never race. Applied files are
 recorded with a SHA-256 checksum in ``<schema>.schema_migrations``; an applied file
 that was edited afterwards is refused. The runner also creates the schema's ``outbox``
-table (see :mod:`refdesk.outbox`), which every service has in the same shape.
+table (see :mod:`refdesk.outbox`) and ``mail_outbox`` table (see :mod:`refdesk.mail`),
+which every service has in the same shape.
 """
 
 from __future__ import annotations
@@ -29,6 +30,26 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at timestamptz NOT NULL DEFAULT now()
 )"""
 """The transactional outbox every service schema has (:mod:`refdesk.outbox`)."""
+
+MAIL_OUTBOX_TABLE = """
+CREATE TABLE IF NOT EXISTS mail_outbox (
+    id text PRIMARY KEY,
+    kind text NOT NULL,
+    subject_ref text NOT NULL,
+    requested_by text,
+    recipients text[] NOT NULL,
+    subject text NOT NULL,
+    mail jsonb NOT NULL,
+    status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'retrying', 'sent', 'failed')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz,
+    last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    sent_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS mail_outbox_due ON mail_outbox (next_attempt_at) WHERE status IN ('queued', 'retrying');
+CREATE INDEX IF NOT EXISTS mail_outbox_subject_ref ON mail_outbox (subject_ref, created_at)"""
+"""The mail outbox every service schema has (:mod:`refdesk.mail`)."""
 
 
 class MigrationError(RuntimeError):
@@ -94,6 +115,7 @@ async def migrate(dsn: str, schema: str, directory: Path) -> list[str]:
                 " applied_at timestamptz NOT NULL DEFAULT now())"
             )
             await conn.execute(OUTBOX_TABLE)
+            await conn.execute(MAIL_OUTBOX_TABLE)
             applied = {row["number"]: row for row in await conn.fetch("SELECT * FROM schema_migrations")}
             done: list[str] = []
             for number, name, sql, checksum in files:

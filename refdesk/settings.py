@@ -50,11 +50,18 @@ class Settings(BaseSettings):
             outgoing mail server (transcripts, ticket replies, confirmations). The
             default is the local mail catcher ``refdesk up`` starts.
         mail_from: the From address of every email refdesk sends.
+        mail_retry_seconds: the waits, in seconds, between a failed SMTP attempt and
+            the next one (:mod:`refdesk.mail`); one attempt more than waits is made
+            before a mail is marked failed. Env: a JSON list, ``[10, 60, 300]``.
+        smtp_timeout_seconds: how long one SMTP attempt may take.
         inbound_smtp_host / inbound_smtp_port: where the tickets service listens
             for patrons' email replies (aiosmtpd).
         ticket_reply_domain: domain of the per-ticket reply addresses
             (``ticket+<ticket id>.<secret>@<domain>``); route it to the inbound port.
         mailcatcher_port: HTTP port of the local mail catcher's page (``refdesk up``).
+        mailcatcher_url: where staff open the mail catcher's page; set by ``refdesk up``
+            when it runs the catcher (the dashboard then shows a "Mail" link), empty
+            otherwise.
         screenshare_url_template: the meeting link a screenshare uses; ``{room}`` is
             replaced by a fresh unguessable room name (no vendor account needed).
         zoom_account_id / zoom_client_id / zoom_client_secret: when all are set,
@@ -97,10 +104,13 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "Ask a Librarian <ask@refdesk.localhost>"
+    mail_retry_seconds: list[float] = [10.0, 60.0, 300.0, 900.0, 3600.0]
+    smtp_timeout_seconds: float = 30.0
     inbound_smtp_host: str = "127.0.0.1"
     inbound_smtp_port: int = 2525
     ticket_reply_domain: str = "tickets.refdesk.localhost"
     mailcatcher_port: int = 8025
+    mailcatcher_url: str = ""
     screenshare_url_template: str = "https://meet.jit.si/refdesk-{room}"
     zoom_account_id: str | None = None
     zoom_client_id: str | None = None

@@ -68,7 +68,7 @@ async def running(servers: "Servers", *names: str, demo_seed: bool = True, **ove
     settings = Settings(**{
         "nats_url": await servers.fresh_nats(), "database_url": database, "demo_seed": demo_seed,
         "jwt_secret": "refdesk-test-secret-0123456789abcdef", "analytics_port": free_port(),
-        "gateway_port": free_port(), "log_level": "WARNING", **overrides,
+        "gateway_port": free_port(), "inbound_smtp_port": free_port(), "log_level": "WARNING", **overrides,
     })
     stop = asyncio.Event()
     tasks = [

@@ -21,7 +21,14 @@ rd.queue.chat.position         ChatRef                     QueuePosition (404)
 rd.queue.chat.claim            ClaimRequest                ChatView (409 lost race)
 rd.queue.chat.end              EndRequest                  ChatView (409 not active)
 rd.queue.chat.close            CloseRequest                ChatView
+rd.queue.chat.dismiss          DismissRequest              ChatView (403 / 409)
 rd.queue.board                 BoardRequest                Board (capped: ``more``)
+rd.queue.chat.rate             RateRequest                 ChatView (rating set; 409 not
+                                                           ended yet)
+rd.queue.chat.transfer.request TransferRequest             ChatView (transfer pending)
+rd.queue.chat.transfer.accept  TransferAnswer              ChatView (transfer accepted)
+rd.queue.chat.transfer.decline TransferAnswer              ChatView (transfer None)
+rd.queue.chat.transfer.cancel  TransferAnswer              ChatView (transfer None)
 =============================  ==========================  ============================
 
 Every reply stays far below NATS's 1 MiB message limit whatever patrons typed: the
@@ -44,7 +51,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, field_validator, model_validator
 
 from ..text import clean_text, is_blank
 from .common import EventEnvelope, Reply, Request
@@ -64,7 +71,13 @@ CHAT_POSITION = "rd.queue.chat.position"
 CHAT_CLAIM = "rd.queue.chat.claim"
 CHAT_END = "rd.queue.chat.end"
 CHAT_CLOSE = "rd.queue.chat.close"
+CHAT_DISMISS = "rd.queue.chat.dismiss"
 BOARD = "rd.queue.board"
+CHAT_RATE = "rd.queue.chat.rate"
+TRANSFER_REQUEST = "rd.queue.chat.transfer.request"
+TRANSFER_ACCEPT = "rd.queue.chat.transfer.accept"
+TRANSFER_DECLINE = "rd.queue.chat.transfer.decline"
+TRANSFER_CANCEL = "rd.queue.chat.transfer.cancel"
 PRESENCE = "rd.rt.presence"
 
 BOARD_MAX_BYTES = 512 * 1024
@@ -258,12 +271,64 @@ class EndRequest(Request):
     operator_id: str | None = None
 
 
+MAX_RATING_COMMENT_CHARS = 1000
+"""Longest comment a patron may give with a rating, in characters (cleaned)."""
+
+
+class RateRequest(Request):
+    """``rd.queue.chat.rate``: the patron rates their chat once it has ended (LibChat's
+    end-of-chat rating): ``rating`` 1–5 and an optional comment (cleaned; blank →
+    None). Rating again replaces the earlier rating (the patron changed their mind);
+    each rating emits the ``rated`` event. ``409`` "You can rate this chat once it has
+    ended." while queued or active; ``404`` for an unknown chat."""
+
+    chat_id: str
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=MAX_RATING_COMMENT_CHARS)
+
+    @field_validator("comment")
+    @classmethod
+    def _comment_or_none(cls, value: str | None) -> str | None:
+        return None if value is None or is_blank(value) else clean_text(value)
+
+
 class CloseRequest(Request):
     """Close an ended chat (owner only, 403 otherwise; 409 while not ended): it
     leaves the dashboard."""
 
     chat_id: str
     operator_id: str
+
+
+DISMISS_NOTE_CHARS = 500
+"""Longest dismissal note, in characters (one line, cleaned)."""
+
+
+class DismissRequest(Request):
+    """``rd.queue.chat.dismiss``: remove an unanswerable or spam chat from every
+    dashboard, with a note (LibChat's Dismiss: the chat is kept in transcripts and
+    statistics, with the dismissing operator and the note).
+
+    A queued chat may be dismissed by any member operator of its department; an
+    active chat by its owner only (``403`` otherwise). The chat becomes ``closed``
+    (``ended_at``/``closed_at`` now, ``ended_by`` ``operator``) with
+    :attr:`ChatView.dismissed_by`, ``dismissed_by_name`` (the nickname) and
+    ``dismiss_note`` set, and the ``dismissed`` event is emitted. ``409`` once the
+    chat has ended; ``404`` for an unknown chat or operator.
+
+    Attributes:
+        note: 1–500 characters on one line, cleaned; blank or missing → the default
+            "Dismissed by ⟨nickname⟩".
+    """
+
+    chat_id: str
+    operator_id: str
+    note: str | None = Field(default=None, max_length=DISMISS_NOTE_CHARS)
+
+    @field_validator("note")
+    @classmethod
+    def _note_or_default(cls, value: str | None) -> str | None:
+        return None if value is None or is_blank(value) else _one_line(value)
 
 
 class BoardRequest(Request):
@@ -299,6 +364,62 @@ class TransferView(Reply):
     requested_at: datetime
     accepted_by: str | None = None
     accepted_at: datetime | None = None
+
+
+TRANSFER_NOTE_CHARS = 1000
+"""Longest transfer note, in characters (cleaned; line breaks kept)."""
+
+
+class TransferRequest(Request):
+    """``rd.queue.chat.transfer.request``: the owner of an active chat asks to hand it
+    to another operator or to a department (LibChat's Transfer Chat), with a note for
+    the target. Exactly one of ``to_operator_id`` / ``to_department_id``. The chat
+    stays active and owned by the sender, with :attr:`ChatView.transfer` pending;
+    emits ``transfer_requested``.
+
+    Attributes:
+        note: 0–1000 characters, cleaned (staff only: never shown to the patron).
+        stay: the sender stays in the chat (group chat) once the target claims it,
+            instead of leaving.
+
+    Errors: ``403`` not the owner; ``404`` unknown target; ``409`` the chat is not
+    active, a transfer is already under way, or the target is the sender; ``422``
+    neither or both targets.
+    """
+
+    chat_id: str
+    operator_id: str
+    to_operator_id: str | None = None
+    to_department_id: str | None = None
+    note: str = Field(default="", max_length=TRANSFER_NOTE_CHARS)
+    stay: bool = False
+
+    @field_validator("note")
+    @classmethod
+    def _clean_note(cls, value: str) -> str:
+        return "" if is_blank(value) else clean_text(value)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferRequest:
+        if (self.to_operator_id is None) == (self.to_department_id is None):
+            raise ValueError("give exactly one of to_operator_id and to_department_id")
+        return self
+
+
+class TransferAnswer(Request):
+    """``rd.queue.chat.transfer.accept`` / ``.decline`` (by the target: the operator,
+    or any member of the target department) and ``.cancel`` (by the sender, while
+    pending or accepted and not yet claimed). ``transfer_id``, when given, must be the
+    chat's open transfer (``409`` "This transfer is no longer open." otherwise, so a
+    stale offer never answers a newer transfer). Emits ``transfer_accepted``,
+    ``transfer_declined`` or ``transfer_cancelled``.
+
+    Errors: ``403`` not allowed to answer; ``404`` unknown chat; ``409`` no open
+    transfer, or one in the wrong state (declining an accepted transfer)."""
+
+    chat_id: str
+    operator_id: str
+    transfer_id: str | None = None
 
 
 class Participant(Reply):
@@ -384,6 +505,11 @@ class ChatEvent(EventEnvelope):
     chat: ChatView
     department_queue: list[str] = []
     waiting: int = 0
+    transfer: TransferView | None = None
+    """The transfer this event concerns — set for ``transfer_*`` events, for the
+    ``claimed`` event that completes a transfer and for an ``ended`` event that cut
+    one short — as it stood before the event (``chat.transfer`` is ``None`` once a
+    transfer is over, so this is where its sender, target, note and ``stay`` are)."""
 
 
 class PresenceHeartbeat(Request):
@@ -399,3 +525,54 @@ class OperatorStatusEvent(EventEnvelope):
 
     type: Literal["status"] = "status"
     operator: OperatorProfile
+
+
+# --- Who is online (Internal Chat's staff list) ----------------------------------
+#
+# rd.queue.operators.list   OperatorsListRequest   OperatorList
+#
+# Every operator (or those of ``operator_ids``) with their status, departments,
+# monitored departments and how many chats they own in state ``active``. The gateway
+# answers the dashboard's ``staff.list`` frame with it and pushes ``staff.update``
+# when an entry changes (docs/protocol.md, "Internal Chat").
+
+OPERATORS_LIST = "rd.queue.operators.list"
+
+
+class OperatorsListRequest(Request):
+    """Ask for the staff list; ``operator_ids`` limits it to those operators (unknown
+    ids are left out), ``None`` lists everyone."""
+
+    operator_ids: list[str] | None = Field(default=None, max_length=1000)
+
+
+class DepartmentRef(Reply):
+    """A department's id and display name."""
+
+    id: str
+    name: str
+
+
+class OperatorSummary(Reply):
+    """One operator as the staff list shows them.
+
+    Attributes:
+        status: ``online`` or ``offline``.
+        departments: the departments they belong to, by name.
+        monitored: ids of the departments they monitor (while online).
+        active_chats: chats they own in state ``active`` (patron chats in progress).
+    """
+
+    id: str
+    nickname: str
+    full_name: str
+    status: OperatorStatus
+    departments: list[DepartmentRef] = []
+    monitored: list[str] = []
+    active_chats: int = 0
+
+
+class OperatorList(Reply):
+    """Operators by nickname (then id)."""
+
+    operators: list[OperatorSummary]

@@ -1,5 +1,5 @@
-"""Pure logic of the analytics service: Reference Analytics form validation and chat
-facts folded from events. No I/O.
+"""Pure logic of the analytics service: chat facts folded from events. No I/O.
+(Reference Analytics validation lives in :mod:`services.analytics.ra`.)
 
 Chat facts are built from two event streams that may arrive in any order, more than
 once: lifecycle events from the queue (:func:`apply_chat_event`) and messages from
@@ -10,140 +10,12 @@ erases a time that a newer one made known.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from refdesk.bus import Invalid
-from refdesk.contracts.analytics import DatasetField, RaValue, is_safe_key, name_keys
 from refdesk.contracts.chat import Message
 from refdesk.contracts.queue import ChatView
-from refdesk.text import clean_text
-
-from .config import MAX_TEXT_CHARS
-
-# --------------------------------------------------------------------------------------
-# Reference Analytics values
-
-
-def _cleaned(value: RaValue) -> RaValue:
-    """``value`` with its text cleaned (:func:`refdesk.text.clean_text`: line endings
-    as ``\\n``, control characters — NUL included — and bidi overrides removed,
-    trimmed); None when it is blank (null, only white space or invisible characters,
-    an empty list)."""
-    if isinstance(value, str):
-        try:
-            return clean_text(value)
-        except ValueError:
-            return None
-    return None if value == [] else value
-
-
-def _choice(field: DatasetField, value: RaValue) -> str | None:
-    """The option ``value`` names (case-insensitive), or None."""
-    if not isinstance(value, str):
-        return None
-    wanted = value.casefold()
-    return next((option for option in field.options if option.casefold() == wanted), None)
-
-
-MAX_NUMBER = 1_000_000
-"""The largest value a number field takes (a duration of about two years in minutes)."""
-
-
-def _number(value: RaValue) -> int | float | None:
-    """``value`` as a number from 0 to :data:`MAX_NUMBER` (``12``, ``7.5``, ``"7.5"``),
-    or None — also for integers far too big for a float (``10**400``). Integral
-    values come back as ``int``."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):  # compared as an int: no float conversion to overflow
-        return value if 0 <= value <= MAX_NUMBER else None
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    if not isinstance(value, float) or not math.isfinite(value) or not 0 <= value <= MAX_NUMBER:
-        return None
-    return int(value) if value.is_integer() else value
-
-
-def _number_problem(field: DatasetField) -> str:
-    what = f"a number of {field.unit}" if field.unit else "a number"
-    return f"{field.label} must be {what} from 0 to {MAX_NUMBER:,}."
-
-
-def _field_value(field: DatasetField, value: RaValue) -> tuple[RaValue, str | None]:
-    """(the stored value, None) for an acceptable non-blank ``value`` of ``field``, or
-    (None, the problem as a sentence)."""
-    if field.kind == "choice":
-        option = _choice(field, value)
-        if option is None:
-            return None, f"{field.label} must be one of: {', '.join(field.options)}."
-        return option, None
-    if field.kind == "number":
-        number = _number(value)
-        return (None, _number_problem(field)) if number is None else (number, None)
-    if not isinstance(value, str):
-        return None, f"{field.label} must be text."
-    if len(value) > MAX_TEXT_CHARS:
-        return None, f"{field.label} must be at most {MAX_TEXT_CHARS} characters."
-    return value, None
-
-
-def unknown_fields_problem(keys: Collection[str]) -> str:
-    """The sentence for keys outside the dataset: ``"Unknown field: colour."``,
-    ``"Unknown fields: colour and 2 others."``, ``"The form has 2 unknown fields."`` —
-    keys that are long or hold odd characters are counted, never quoted
-    (:func:`refdesk.contracts.analytics.name_keys`)."""
-    if not any(is_safe_key(key) for key in keys):
-        return f"The form has {len(keys)} unknown field{'s' if len(keys) != 1 else ''}."
-    return f"Unknown field{'s' if len(keys) > 1 else ''}: {name_keys(keys)}."
-
-
-def validate_values(fields: list[DatasetField], values: Mapping[str, RaValue]) -> dict[str, RaValue]:
-    """Check Reference Analytics ``values`` against a dataset's ``fields`` and return
-    them cleaned: text cleaned (:func:`refdesk.text.clean_text`, multi-line), choices
-    spelled as the option, numbers as ``int`` or ``float``, blank optional fields left
-    out.
-
-    Rules: every required field present and not blank (text with nothing visible is
-    blank); a choice one of its options (case and surrounding spaces ignored); a
-    number from 0 to :data:`MAX_NUMBER` (a numeric string such as ``"7.5"`` is
-    accepted); text a string of at most ``MAX_TEXT_CHARS`` characters once cleaned; no
-    keys outside the dataset.
-
-    Raises:
-        Invalid: ``422`` with one message naming every problem, e.g.
-            ``"Please fill in: Location, Mode. Duration must be a number of minutes from 0 to 1,000,000."``
-    """
-    missing: list[str] = []
-    problems: list[str] = []
-    cleaned: dict[str, RaValue] = {}
-    for field in sorted(fields, key=lambda f: f.position):
-        value = _cleaned(values.get(field.key))
-        if value is None:
-            if field.required:
-                missing.append(field.label)
-            continue
-        stored, problem = _field_value(field, value)
-        if problem is not None:
-            problems.append(problem)
-        else:
-            cleaned[field.key] = stored
-    known = {field.key for field in fields}
-    unknown = [key for key in values if key not in known]
-    if unknown:
-        problems.append(unknown_fields_problem(unknown))
-    if missing:
-        problems.insert(0, f"Please fill in: {', '.join(missing)}.")
-    if problems:
-        raise Invalid(" ".join(problems))
-    return cleaned
-
 
 # --------------------------------------------------------------------------------------
 # Chat facts

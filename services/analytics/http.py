@@ -8,7 +8,9 @@ Endpoints (all but ``/healthz`` need ``Authorization: Bearer <operator token>``)
 * ``GET /api/records`` — Reference Analytics records, newest first;
 * ``GET /api/chats`` — chat facts (wait time, first response time, duration), newest
   queued first;
-* ``GET /api/chats/{chat_id}`` — one chat's facts, ``404`` if unknown.
+* ``GET /api/chats/{chat_id}`` — one chat's facts, ``404`` if unknown;
+* ``GET /api/reports/<name>`` and ``POST /api/admin/rebuild`` — the reports API
+  (:mod:`.reports_http`, docs/analytics.md).
 
 Times are UTC ISO-8601 strings; durations are seconds (floats), ``null`` while unknown.
 Errors come as ``{"detail": "<a sentence>"}``.
@@ -18,14 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
 import asyncpg
 import structlog
 import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Security
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Security
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
@@ -39,8 +41,11 @@ from refdesk.contracts.analytics import RaRecord
 from refdesk.settings import Settings
 from refdesk.web import serve_until
 
-from .config import DEFAULT_LIST_LIMIT, HTTP_SHUTDOWN_SECONDS, MAX_LIST_LIMIT
-from .domain import ChatFact
+from .config import DEFAULT_LIST_LIMIT, HTTP_SHUTDOWN_SECONDS, ID_PATTERN, MAX_LIST_LIMIT
+from .facts import ChatFacts
+from .facts_store import FactsStore
+from .reports_http import ProfileLookup, reports_router
+from .rebuild import RebuildResult
 from .store import AnalyticsStore
 
 log = structlog.get_logger()
@@ -69,6 +74,7 @@ class ChatFactOut(BaseModel):
         duration_seconds: duration, claimed → ended.
         message_count: messages so far, system messages included.
         missed: the chat ended before any operator claimed it.
+        outcome / ticketed / operators / transfers / rating: see docs/analytics.md.
     """
 
     chat_id: str
@@ -87,9 +93,15 @@ class ChatFactOut(BaseModel):
     duration_seconds: float | None
     message_count: int
     missed: bool
+    outcome: Literal["answered", "missed", "dismissed", "open"]
+    ticketed: bool
+    operators: list[str]
+    transfers: int
+    rating: int | None
+    rating_comment: str | None
 
     @classmethod
-    def of(cls, fact: ChatFact) -> ChatFactOut:
+    def of(cls, fact: ChatFacts) -> ChatFactOut:
         """The API view of a domain fact (derived seconds included)."""
         return cls(
             chat_id=fact.chat_id, department_id=fact.department_id, patron_name=fact.patron_name,
@@ -97,6 +109,8 @@ class ChatFactOut(BaseModel):
             first_response_at=fact.first_response_at, ended_at=fact.ended_at, closed_at=fact.closed_at,
             ended_by=fact.ended_by, wait_seconds=fact.wait_seconds, first_response_seconds=fact.first_response_seconds,
             duration_seconds=fact.duration_seconds, message_count=fact.message_count, missed=fact.missed,
+            outcome=fact.outcome, ticketed=fact.ticketed, operators=list(fact.operators), transfers=fact.transfers,
+            rating=fact.rating, rating_comment=fact.rating_comment,
         )
 
 
@@ -114,6 +128,7 @@ class ErrorDetail(BaseModel):
 
 _UNAUTHORIZED = {401: {"model": ErrorDetail, "description": "Missing, invalid or expired operator token."}}
 
+OptionalId = Annotated[str | None, Query(pattern=ID_PATTERN, description="An id (letters, digits, _ . : -).")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description=f"At most this many rows (≤ {MAX_LIST_LIMIT}).")]
 
 
@@ -159,12 +174,16 @@ def _serve_docs_offline(app: FastAPI) -> None:
         )
 
 
-def create_app(pool: asyncpg.Pool, settings: Settings) -> FastAPI:
+def create_app(pool: asyncpg.Pool, settings: Settings, *, profiles: ProfileLookup | None,
+               rebuild: Callable[[], Awaitable[RebuildResult]] | None = None) -> FastAPI:
     """Build the reporting API over the analytics schema's ``pool``. Tokens are checked
     with ``settings.jwt_secret``; the gateway's origin
     (``http://{gateway_host}:{gateway_port}`` and ``http://localhost:{gateway_port}``)
-    may call it from the browser."""
+    may call it from the browser. ``profiles`` looks operators up for the reports'
+    department rules (None: every operator sees everything — tools only);
+    ``rebuild`` serves ``POST /api/admin/rebuild``."""
     store = AnalyticsStore(pool)
+    facts_store = FactsStore(pool)
     app = FastAPI(
         title="refdesk analytics",
         version="0.1.0",
@@ -179,6 +198,7 @@ def create_app(pool: asyncpg.Pool, settings: Settings) -> FastAPI:
                               f"http://localhost:{settings.gateway_port}"}),
         allow_methods=["GET"],
         allow_headers=["Authorization"],
+        expose_headers=["Content-Disposition"],
     )
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["Health"])
@@ -190,32 +210,35 @@ def create_app(pool: asyncpg.Pool, settings: Settings) -> FastAPI:
             return JSONResponse(Health(status="unavailable", database=False).model_dump(), status_code=503)
         return Health(status="ok", database=True)
 
-    api = APIRouter(prefix="/api", dependencies=[Depends(_operator_guard(settings.jwt_secret))], responses=_UNAUTHORIZED)
+    operator_guard = _operator_guard(settings.jwt_secret)
+    api = APIRouter(prefix="/api", dependencies=[Depends(operator_guard)], responses=_UNAUTHORIZED)
 
     @api.get("/records", response_model=RecordList, tags=["Reference Analytics"])
-    async def list_records(chat_id: str | None = None, operator_id: str | None = None,
+    async def list_records(chat_id: OptionalId = None, operator_id: OptionalId = None,
                            limit: Limit = DEFAULT_LIST_LIMIT) -> RecordList:
         """Reference Analytics records, newest first, optionally of one chat and/or operator."""
         return RecordList(records=await store.list_records(chat_id=chat_id, operator_id=operator_id, limit=limit))
 
     @api.get("/chats", response_model=ChatFactList, tags=["Chat facts"])
-    async def list_chats(chat_id: str | None = None, department_id: str | None = None,
-                         operator_id: str | None = None, limit: Limit = DEFAULT_LIST_LIMIT) -> ChatFactList:
+    async def list_chats(chat_id: OptionalId = None, department_id: OptionalId = None,
+                         operator_id: OptionalId = None, limit: Limit = DEFAULT_LIST_LIMIT) -> ChatFactList:
         """Chat facts, newest queued first, optionally of one chat, department and/or operator."""
-        facts = await store.list_facts(chat_id=chat_id, department_id=department_id, operator_id=operator_id,
-                                       limit=limit)
+        facts = await facts_store.listing(chat_id=chat_id, department_id=department_id, operator_id=operator_id,
+                                          limit=limit)
         return ChatFactList(chats=[ChatFactOut.of(fact) for fact in facts])
 
     @api.get("/chats/{chat_id}", response_model=ChatFactOut, tags=["Chat facts"],
              responses={404: {"model": ErrorDetail, "description": "No event about this chat has been seen."}})
-    async def get_chat(chat_id: str) -> ChatFactOut:
+    async def get_chat(chat_id: Annotated[str, Path(pattern=ID_PATTERN)]) -> ChatFactOut:
         """One chat's facts."""
-        fact = await store.get_fact(chat_id)
+        fact = await facts_store.get(chat_id)
         if fact is None:
             raise HTTPException(404, f"No chat {chat_id} is known to analytics (no queue or chat event about it yet).")
         return ChatFactOut.of(fact)
 
     app.include_router(api)
+    app.include_router(reports_router(pool, settings.time_zone, operator_guard, profiles, rebuild), prefix="/api",
+                       dependencies=[Depends(operator_guard)], responses=_UNAUTHORIZED)
     return app
 
 

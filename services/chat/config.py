@@ -27,5 +27,12 @@ CLAIMED_CMID_PREFIX = "ev:claimed:"
 ENDED_CMID = "ev:ended"
 """Client message id of "⟨name⟩ ended the chat."; storing it marks the chat ended."""
 
+DISMISSED_CMID = "ev:dismissed"
+"""Client message id of the internal "⟨nickname⟩ dismissed the chat. Note: …" record;
+storing it marks the chat ended too (a dismissed chat takes no more messages)."""
+
+SCREENSHARE_CMID_PREFIX = "ev:screenshare:"
+"""Client message ids of a screenshare decision are this prefix + the request id."""
+
 SYSTEM_AUTHOR_NAME = "refdesk"
 """``author_name`` of system messages ("Ana joined the chat.")."""

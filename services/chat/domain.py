@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from refdesk.bus import Invalid
-from refdesk.contracts.chat import CannedMessage, Message, SendAck, SendRequest, json_bytes
+from refdesk.contracts.chat import CannedMessage, InternalMessage, Message, SendAck, SendRequest, json_bytes
 from refdesk.contracts.queue import ChatEventType, ChatView
 from refdesk.text import clean_text
 
-from .config import CLAIMED_CMID_PREFIX, ENDED_CMID, MAX_BODY_CHARS, QUESTION_CMID, SYSTEM_AUTHOR_NAME
+from .config import (
+    CLAIMED_CMID_PREFIX, DISMISSED_CMID, ENDED_CMID, MAX_BODY_CHARS, QUESTION_CMID, SYSTEM_AUTHOR_NAME,
+)
 
 
 def normalise_body(body: str) -> str:
@@ -73,7 +76,10 @@ def lifecycle_message(transition: ChatEventType, chat: ChatView) -> SendRequest 
     * ``claimed`` → system "<nickname> joined the chat." (cmid :func:`claimed_cmid`);
       None while ``chat.claimed_at`` is unknown;
     * ``ended`` → system "<patron name | nickname> ended the chat." (cmid
-      ``ev:ended``);
+      ``ev:ended``); for a dismissed chat (``chat.dismissed_by`` set) the internal
+      system record "<nickname> dismissed the chat. Note: <note>" instead (cmid
+      ``ev:dismissed``) — staff see why, the patron's widget just shows the chat
+      ended;
     * ``closed`` → None.
 
     The cmid depends only on the chat and the transition — never on who reports it
@@ -87,6 +93,9 @@ def lifecycle_message(transition: ChatEventType, chat: ChatView) -> SendRequest 
         )
     if transition == "claimed" and chat.claimed_at is not None:
         cmid, body = claimed_cmid(chat.claimed_at), f"{chat.claimed_by_name or 'A librarian'} joined the chat."
+    elif transition == "ended" and chat.dismissed_by is not None:
+        return SendRequest(chat_id=chat.id, cmid=DISMISSED_CMID, author_kind="system", author_name=SYSTEM_AUTHOR_NAME,
+                           body=dismissed_wording(chat), internal=True)
     elif transition == "ended":
         cmid, body = ENDED_CMID, ended_wording(chat)
     else:
@@ -94,10 +103,18 @@ def lifecycle_message(transition: ChatEventType, chat: ChatView) -> SendRequest 
     return SendRequest(chat_id=chat.id, cmid=cmid, author_kind="system", author_name=SYSTEM_AUTHOR_NAME, body=body)
 
 
+def dismissed_wording(chat: ChatView) -> str:
+    """"<nickname> dismissed the chat. Note: <note>" — the staff-only record of a
+    dismissal (LibChat logs the dismissing operator and the note)."""
+    who = chat.dismissed_by_name or "A librarian"
+    note = (chat.dismiss_note or "").strip()
+    return f"{who} dismissed the chat." + (f" Note: {note}" if note else "")
+
+
 _STEPS: tuple[ChatEventType, ...] = ("queued", "claimed", "ended")
 """The transitions that add a message, in the only order a chat goes through them."""
 
-_STEPS_UP_TO: dict[ChatEventType, int] = {"queued": 1, "claimed": 2, "ended": 3, "closed": 3}
+_STEPS_UP_TO: dict[ChatEventType, int] = {"queued": 1, "claimed": 2, "ended": 3, "closed": 3, "dismissed": 3}
 """How many of :data:`_STEPS` a transition implies (itself and the earlier ones)."""
 
 _TRANSITION_OF_STATE: dict[str, ChatEventType] = {
@@ -112,14 +129,15 @@ def lifecycle_messages(transition: ChatEventType, chat: ChatView) -> list[SendRe
 
     * ``queued`` → [question];
     * ``claimed`` → [question, "joined"];
-    * ``ended`` and ``closed`` → [question, "joined" (only if the chat was claimed),
-      the end].
+    * ``ended``, ``closed`` and ``dismissed`` → [question, "joined" (only if the chat
+      was claimed), the end (the dismissal record for a dismissed chat)];
+    * any other transition (transfers, ratings) → [].
 
     Recording them in this order, each idempotently, whichever report arrives first,
     gives every chat the same transcript: the question is message 1, "joined" comes
     before anything said after the claim, and the end notice after everything else.
     """
-    steps = _STEPS[:_STEPS_UP_TO[transition]]
+    steps = _STEPS[:_STEPS_UP_TO.get(transition, 0)]
     return [message for step in steps if (message := lifecycle_message(step, chat)) is not None]
 
 
@@ -132,9 +150,9 @@ def messages_before_send(chat: ChatView) -> list[SendRequest]:
 
 
 def ends_chat(request: SendRequest) -> bool:
-    """True for the message that records the chat's end (after it, only lifecycle
-    messages are accepted)."""
-    return request.author_kind == "system" and request.cmid == ENDED_CMID
+    """True for the message that records the chat's end — or its dismissal (after it,
+    only lifecycle messages and internal notes are accepted)."""
+    return request.author_kind == "system" and request.cmid in (ENDED_CMID, DISMISSED_CMID)
 
 
 def order_canned(entries: Iterable[tuple[int, CannedMessage]]) -> list[CannedMessage]:
@@ -144,8 +162,12 @@ def order_canned(entries: Iterable[tuple[int, CannedMessage]]) -> list[CannedMes
     return [message for _, message in ordered]
 
 
-def page(messages: Sequence[Message], limit: int, budget: int) -> tuple[list[Message], bool]:
-    """Cut messages fetched with ``limit + 1`` rows into one history page.
+PageItem = TypeVar("PageItem", Message, InternalMessage)
+
+
+def page(messages: Sequence[PageItem], limit: int, budget: int) -> tuple[list[PageItem], bool]:
+    """Cut messages (patron chat or internal) fetched with ``limit + 1`` rows into one
+    history page.
 
     Args:
         limit: most messages in the page.
@@ -156,7 +178,7 @@ def page(messages: Sequence[Message], limit: int, budget: int) -> tuple[list[Mes
     Returns:
         (the page's messages, whether more were left out — by ``limit`` or by ``budget``).
     """
-    kept: list[Message] = []
+    kept: list[PageItem] = []
     used = 0
     for message in messages[:limit]:
         size = json_bytes(message)

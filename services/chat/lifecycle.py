@@ -29,7 +29,7 @@ def event_handler(record: Record) -> Callable[[ChatEvent], Awaitable[None]]:
     gateway already reported, is answered as a duplicate."""
 
     async def handle(event: ChatEvent) -> None:
-        await record(LifecycleRequest(type=event.type, chat=event.chat))
+        await record(LifecycleRequest(type=event.type, chat=event.chat, transfer=event.transfer))
 
     return handle
 

@@ -8,10 +8,17 @@ import asyncpg
 
 from refdesk import outbox
 from refdesk.bus import Conflict
-from refdesk.contracts.chat import CannedMessage, Message, MessagePosted, SendRequest, message_event_subject
+from refdesk.contracts.chat import (
+    CannedMessage, Message, MessagePosted, Screenshare, ScreenshareEvent, SendRequest, message_event_subject,
+    screenshare_event_subject,
+)
 from refdesk.ids import new_id
 
-_MESSAGE_COLUMNS = "id, chat_id, seq, cmid, author_kind, author_id, author_name, body, sent_at"
+_MESSAGE_COLUMNS = "id, chat_id, seq, cmid, author_kind, author_id, author_name, body, sent_at, internal"
+
+_SCREENSHARE_COLUMNS = (
+    "id, chat_id, state, operator_id, operator_name, requested_at, answered_at, join_url, host_url, provider"
+)
 
 # Takes the chat's counter row lock for the rest of the transaction: sends to one chat
 # queue here, so the ``ended`` read below is never stale. RETURNING gives the new row;
@@ -61,10 +68,11 @@ class ChatStore:
                 if was_ended and not after_end:
                     raise Conflict("This chat has ended.")  # rolls the bump back
                 row = await conn.fetchrow(
-                    f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())"
+                    f"INSERT INTO messages ({_MESSAGE_COLUMNS})"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp(), $9)"
                     f" RETURNING {_MESSAGE_COLUMNS}",
                     new_id(), request.chat_id, seq, request.cmid, request.author_kind,
-                    request.author_id, request.author_name, request.body,
+                    request.author_id, request.author_name, request.body, request.internal,
                 )
                 message = Message(**dict(row))
                 event = MessagePosted(event_id=new_id(), occurred_at=message.sent_at, message=message)
@@ -98,16 +106,84 @@ class ChatStore:
         )
         return Message(**dict(row)) if row else None
 
-    async def history(self, chat_id: str, after_seq: int, limit: int) -> tuple[list[Message], int]:
+    async def history(
+        self, chat_id: str, after_seq: int, limit: int, *, include_internal: bool = False,
+    ) -> tuple[list[Message], int]:
         """Messages of a chat with ``seq > after_seq``, ascending, at most ``limit``, and
-        the chat's latest seq (0 when it has none), read from one snapshot."""
+        the chat's latest seq (0 when it has none; internal notes count), read from one
+        snapshot. Internal notes are left out in the query unless ``include_internal``."""
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             rows = await conn.fetch(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                chat_id, after_seq, limit,
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE chat_id = $1 AND seq > $2"
+                " AND (NOT internal OR $4::boolean) ORDER BY seq LIMIT $3",
+                chat_id, after_seq, limit, include_internal,
             )
             top_seq = await conn.fetchval("SELECT last_seq FROM chat_counters WHERE chat_id = $1", chat_id)
         return [Message(**dict(row)) for row in rows], top_seq or 0
+
+    # --- screenshare requests ----------------------------------------------------
+
+    async def add_screenshare(self, chat_id: str, operator_id: str, operator_name: str) -> tuple[Screenshare, bool]:
+        """A pending screenshare request of the chat: a new one (its ``pending`` event
+        enqueued in the same transaction), or the one already pending.
+
+        Returns:
+            (request, created).
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"INSERT INTO screenshare_requests (id, chat_id, operator_id, operator_name) VALUES ($1, $2, $3, $4)"
+                f" ON CONFLICT (chat_id) WHERE state = 'pending' DO NOTHING RETURNING {_SCREENSHARE_COLUMNS}",
+                new_id(), chat_id, operator_id, operator_name,
+            )
+            if row is None:
+                pending = await conn.fetchrow(
+                    f"SELECT {_SCREENSHARE_COLUMNS} FROM screenshare_requests WHERE chat_id = $1 AND state = 'pending'",
+                    chat_id,
+                )
+                return Screenshare(**dict(pending)), False
+            request = Screenshare(**dict(row))
+            await self._enqueue_screenshare(conn, request)
+            return request, True
+
+    async def screenshare(self, request_id: str) -> Screenshare | None:
+        """One screenshare request, or None."""
+        row = await self._pool.fetchrow(
+            f"SELECT {_SCREENSHARE_COLUMNS} FROM screenshare_requests WHERE id = $1", request_id)
+        return Screenshare(**dict(row)) if row else None
+
+    async def latest_screenshare(self, chat_id: str) -> Screenshare | None:
+        """The chat's most recent screenshare request, or None."""
+        row = await self._pool.fetchrow(
+            f"SELECT {_SCREENSHARE_COLUMNS} FROM screenshare_requests WHERE chat_id = $1"
+            " ORDER BY requested_at DESC, id DESC LIMIT 1", chat_id)
+        return Screenshare(**dict(row)) if row else None
+
+    async def answer_screenshare(
+        self, request_id: str, *, accepted: bool, join_url: str | None = None, host_url: str | None = None,
+        provider: str | None = None,
+    ) -> Screenshare | None:
+        """Record the patron's decision on a pending request (one conditional UPDATE:
+        of concurrent answers exactly one wins) and enqueue its event; None when the
+        request was no longer pending."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE screenshare_requests SET state = $2, answered_at = clock_timestamp(),"
+                " join_url = $3, host_url = $4, provider = $5"
+                f" WHERE id = $1 AND state = 'pending' RETURNING {_SCREENSHARE_COLUMNS}",
+                request_id, "accepted" if accepted else "declined", join_url, host_url, provider,
+            )
+            if row is None:
+                return None
+            request = Screenshare(**dict(row))
+            await self._enqueue_screenshare(conn, request)
+            return request
+
+    @staticmethod
+    async def _enqueue_screenshare(conn: asyncpg.Connection, request: Screenshare) -> None:
+        event = ScreenshareEvent(event_id=new_id(), type=request.state, request=request,
+                                 occurred_at=request.answered_at or request.requested_at)
+        await outbox.enqueue(conn, screenshare_event_subject(request.chat_id, request.state), event)
 
     async def canned(self, department_id: str) -> list[tuple[int, CannedMessage]]:
         """The canned messages of a department as (position, message) pairs, unordered."""

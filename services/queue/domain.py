@@ -17,6 +17,7 @@ from refdesk.bus import BusError, Conflict, Forbidden, Invalid
 from refdesk.contracts.queue import (
     Board, ChatView, CreateChatRequest, Department, OperatorProfile, OperatorStatus, QueuePosition,
 )
+from refdesk.contracts.queue import DepartmentRef, OperatorSummary
 
 CHAT_ENDED = "This chat has ended."
 """The answer to anything a chat that has ended can no longer do (the gateway says the same)."""
@@ -137,6 +138,16 @@ def check_end(chat: ChatView, ended_by: str, operator_id: str | None) -> None:
         raise Forbidden("Only the operator who claimed this chat can end it.")
 
 
+def check_rate(chat: ChatView) -> None:
+    """A patron may rate a chat once it has ended (ended, or closed by the operator).
+
+    Raises:
+        Conflict: the chat is still queued or active.
+    """
+    if chat.state not in ("ended", "closed"):
+        raise Conflict("You can rate this chat once it has ended.")
+
+
 def check_close(chat: ChatView, operator_id: str) -> None:
     """Refuse closing ``chat`` unless its owner closes it after it ended.
 
@@ -150,6 +161,29 @@ def check_close(chat: ChatView, operator_id: str) -> None:
         raise Conflict("This chat is already closed.")
     if chat.state != "ended":
         raise Conflict("End the chat before closing it.")
+
+
+def check_dismiss(chat: ChatView, operator_id: str, member_of: Sequence[str]) -> None:
+    """Refuse dismissing ``chat`` unless the operator may (LibChat's Dismiss): a queued
+    chat by any member of its department, an active chat by its owner.
+
+    Raises:
+        Forbidden: not a member of the chat's department; an active chat owned by
+            someone else.
+        Conflict: the chat has ended or is closed (dismissed already included).
+    """
+    if chat.state in ("ended", "closed"):
+        raise Conflict(CHAT_ENDED)
+    if chat.department_id not in member_of:
+        raise Forbidden(f"You are not a member of the {chat.department_name} department.")
+    if chat.state == "active" and chat.claimed_by != operator_id:
+        raise Forbidden(f"Only {chat.claimed_by_name or 'the operator who claimed this chat'} can dismiss it.")
+
+
+def dismiss_note(note: str | None, nickname: str) -> str:
+    """The note a dismissal records: the operator's own, or "Dismissed by ⟨nickname⟩"
+    (LibChat's default, editable)."""
+    return note or f"Dismissed by {nickname}"
 
 
 def check_retry(existing: ChatView, request: CreateChatRequest) -> ChatView:
@@ -239,3 +273,28 @@ def operator_profile(row: Mapping[str, Any], departments: list[Department], moni
         departments=departments,
         monitored=list(monitored),
     )
+
+
+def staff_list(
+    operators: Iterable[Mapping[str, Any]],
+    memberships: Iterable[Mapping[str, Any]],
+    monitored: Iterable[Mapping[str, Any]],
+    active: Iterable[Mapping[str, Any]],
+) -> list[OperatorSummary]:
+    """Assemble the staff list (Internal Chat's "who is online", LibChat's operator
+    list) from the rows of :meth:`~.store.Queries.staff`, in the order of
+    ``operators``: each operator with their departments (``id``, ``name``), monitored
+    ids and ``active_chats`` (0 when they own no active chat)."""
+    departments: dict[str, list[DepartmentRef]] = {}
+    for row in memberships:
+        departments.setdefault(row["operator_id"], []).append(DepartmentRef(id=row["id"], name=row["name"]))
+    watching: dict[str, list[str]] = {}
+    for row in monitored:
+        watching.setdefault(row["operator_id"], []).append(row["department_id"])
+    counts = {row["operator_id"]: int(row["n"]) for row in active}
+    return [
+        OperatorSummary(id=row["id"], nickname=row["nickname"], full_name=row["full_name"], status=row["status"],
+                        departments=departments.get(row["id"], []), monitored=watching.get(row["id"], []),
+                        active_chats=counts.get(row["id"], 0))
+        for row in operators
+    ]

@@ -29,6 +29,7 @@ from . import domain, presence
 from .config import AUTHENTICATE_MAX_IN_FLIGHT, BOARD_MAX_CHATS
 from .seed import apply_demo_seed
 from .store import Queries, QueueStore
+from .transfer_endpoints import TransferEndpoints
 
 
 class Route(NamedTuple):
@@ -55,6 +56,7 @@ class QueueEndpoints:
         self._relay = relay
         self._log = log
         self._decoy_hash: str | None = None
+        self._transfers = TransferEndpoints(self)
 
     def routes(self) -> list[Route]:
         """Every endpoint. Password checks are CPU-heavy, so at most
@@ -72,7 +74,11 @@ class QueueEndpoints:
             Route(c.CHAT_CLAIM, c.ClaimRequest, self.claim_chat),
             Route(c.CHAT_END, c.EndRequest, self.end_chat),
             Route(c.CHAT_CLOSE, c.CloseRequest, self.close_chat),
+            Route(c.CHAT_RATE, c.RateRequest, self.rate_chat),
+            Route(c.CHAT_DISMISS, c.DismissRequest, self.dismiss_chat),
             Route(c.BOARD, c.BoardRequest, self.board),
+            *self._transfers.routes(),
+            Route(c.OPERATORS_LIST, c.OperatorsListRequest, self.operators_list),
         ]
 
     @asynccontextmanager
@@ -220,7 +226,9 @@ class QueueEndpoints:
 
     async def claim_chat(self, req: c.ClaimRequest) -> c.ChatView:
         """Claim a queued chat for an operator; emits ``claimed``. The claim itself is
-        one conditional UPDATE, so exactly one of concurrent claimers wins.
+        one conditional UPDATE, so exactly one of concurrent claimers wins. An active
+        chat with an open transfer is claimed by the transfer's target instead
+        (:meth:`.transfer_endpoints.TransferEndpoints.claim`).
 
         Raises:
             NotFound (404): unknown chat or operator.
@@ -230,6 +238,10 @@ class QueueEndpoints:
         """
         async with self._writing() as q:
             chat = await self._chat(q, req.chat_id)
+            if chat.state == "active" and chat.claimed_by == req.operator_id:
+                return chat  # a retry by the owner (also of a chat a transfer brought them)
+            if chat.transfer is not None and chat.state == "active":  # completing a transfer
+                return await self._transfers.claim(q, chat, req.operator_id)
             operator = await self._operator(q, req.operator_id)
             member_of = [row["id"] for row in await q.memberships(req.operator_id)]
             domain.check_can_claim(chat, operator["status"], member_of)
@@ -242,6 +254,8 @@ class QueueEndpoints:
 
     async def end_chat(self, req: c.EndRequest) -> c.ChatView:
         """End a chat, by the patron or by the operator who owns it; emits ``ended``.
+        The owner cannot end it while a transfer is open (409); the patron's end also
+        ends the open transfer.
 
         Raises:
             NotFound (404): unknown chat.
@@ -251,9 +265,25 @@ class QueueEndpoints:
         async with self._writing() as q:
             chat = await self._chat(q, req.chat_id, lock=True)
             domain.check_end(chat, req.ended_by, req.operator_id)
+            cut_short = await self._transfers.end_open(q, chat, req.ended_by)
             ended = domain.chat_view(await q.end(req.chat_id, req.ended_by))
-            await self._announce(q, "ended", ended)
+            await self._announce(q, "ended", ended, transfer=cut_short)
         return ended
+
+    async def rate_chat(self, req: c.RateRequest) -> c.ChatView:
+        """The patron rates their ended chat (1–5, optional comment); rating again
+        replaces the earlier rating. Emits ``rated``.
+
+        Raises:
+            NotFound (404): unknown chat.
+            Conflict (409): "You can rate this chat once it has ended."
+        """
+        async with self._writing() as q:
+            chat = await self._chat(q, req.chat_id, lock=True)
+            domain.check_rate(chat)
+            rated = domain.chat_view(await q.rate(req.chat_id, req.rating, req.comment))
+            await self._announce(q, "rated", rated)
+        return rated
 
     async def close_chat(self, req: c.CloseRequest) -> c.ChatView:
         """Close an ended chat (after the Reference Analytics form); owner only; emits
@@ -271,6 +301,28 @@ class QueueEndpoints:
             await self._announce(q, "closed", closed)
         return closed
 
+    async def dismiss_chat(self, req: c.DismissRequest) -> c.ChatView:
+        """Dismiss a queued or active chat (LibChat's Dismiss): it is closed with the
+        dismissing operator, their nickname and the note (default "Dismissed by
+        ⟨nickname⟩") and leaves every dashboard; emits ``dismissed``.
+
+        Raises:
+            NotFound (404): unknown chat or operator.
+            Forbidden (403): not a member of the chat's department; an active chat
+                owned by someone else.
+            Conflict (409): "This chat has ended."
+        """
+        async with self._writing() as q:
+            chat = await self._chat(q, req.chat_id, lock=True)
+            operator = await self._operator(q, req.operator_id)
+            member_of = [row["id"] for row in await q.memberships(req.operator_id)]
+            domain.check_dismiss(chat, req.operator_id, member_of)
+            note = domain.dismiss_note(req.note, operator["nickname"])
+            dismissed = domain.chat_view(await q.dismiss(req.chat_id, req.operator_id, operator["nickname"], note))
+            await self._announce(q, "dismissed", dismissed)
+        self._log.info("chat.dismissed", chat_id=dismissed.id, operator_id=req.operator_id, was=chat.state)
+        return dismissed
+
     async def board(self, req: c.BoardRequest) -> c.Board:
         """Queued and active chats of ``department_ids`` (and the operator's ended,
         unclosed ones), oldest first; cut to fit :data:`~refdesk.contracts.queue.BOARD_MAX_BYTES`
@@ -280,16 +332,26 @@ class QueueEndpoints:
         return domain.fit_board([domain.chat_view(row) for row in rows], max_bytes=c.BOARD_MAX_BYTES,
                                 max_chats=BOARD_MAX_CHATS)
 
+    async def operators_list(self, req: c.OperatorsListRequest) -> c.OperatorList:
+        """The staff list: every operator (or those of ``req.operator_ids``) with
+        status, departments, monitored ids and active chat count, by nickname
+        (:func:`.domain.staff_list`)."""
+        async with self._store.reading() as q:
+            return c.OperatorList(operators=domain.staff_list(*await q.staff(req.operator_ids)))
+
     # --- shared steps --------------------------------------------------------------
 
-    async def _announce(self, q: Queries, event: c.ChatEventType, chat: c.ChatView) -> tuple[list[str], int]:
-        """Enqueue the ChatEvent for ``chat`` with its department queue as this
-        transaction sees it; return that queue (the first ``DEPARTMENT_QUEUE_IDS``
-        ids, oldest first) and how many chats wait in all."""
+    async def _announce(self, q: Queries, event: c.ChatEventType, chat: c.ChatView,
+                        transfer: c.TransferView | None = None) -> tuple[list[str], int]:
+        """Enqueue the ChatEvent for ``chat`` (naming ``transfer``, the transfer it
+        concerns, if any) with its department queue as this transaction sees it;
+        return that queue (the first ``DEPARTMENT_QUEUE_IDS`` ids, oldest first) and
+        how many chats wait in all."""
         queue, waiting = await q.department_queue(chat.department_id, c.DEPARTMENT_QUEUE_IDS)
         await q.enqueue(
             c.chat_event_subject(chat.id, event),
-            c.ChatEvent(event_id=new_id(), type=event, chat=chat, department_queue=queue, waiting=waiting),
+            c.ChatEvent(event_id=new_id(), type=event, chat=chat, department_queue=queue, waiting=waiting,
+                        transfer=transfer),
         )
         return queue, waiting
 

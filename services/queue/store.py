@@ -19,10 +19,16 @@ from refdesk.contracts.queue import CreateChatRequest, OperatorStatus
 
 from .config import BOARD_MAX_CHATS
 
-# A chat row with what its view needs: the department's name and the owner's nickname.
+# A chat row with what its view needs: the department's name and the owner's nickname,
+# its open transfer (JSON, or NULL) and the operators who stayed in it (JSON list).
 # ``{source}`` is ``chats`` or the name of a CTE that returned changed chat rows.
 _CHAT_VIEW = """
-    SELECT c.*, d.name AS department_name, o.nickname AS claimed_by_name
+    SELECT c.*, d.name AS department_name, o.nickname AS claimed_by_name,
+        (SELECT to_jsonb(tv) FROM transfer_views tv
+         WHERE tv.chat_id = c.id AND tv.state IN ('pending', 'accepted')) AS transfer,
+        (SELECT coalesce(jsonb_agg(jsonb_build_object('operator_id', p.operator_id, 'nickname', po.nickname)
+                                   ORDER BY p.joined_at, p.operator_id), '[]'::jsonb)
+         FROM chat_participants p JOIN operators po ON po.id = p.operator_id WHERE p.chat_id = c.id) AS participants
     FROM {source} c
     JOIN departments d ON d.id = c.department_id
     LEFT JOIN operators o ON o.id = c.claimed_by
@@ -221,10 +227,28 @@ class Queries:
             chat_id, ended_by,
         )
 
+    async def rate(self, chat_id: str, rating: int, comment: str | None) -> asyncpg.Record:
+        """Set (or replace) the patron's rating of a chat; return its view row."""
+        return await self._conn.fetchrow(
+            _changed("UPDATE chats SET rating = $2, rating_comment = $3, rated_at = now() WHERE id = $1 RETURNING *"),
+            chat_id, rating, comment,
+        )
+
     async def close(self, chat_id: str) -> asyncpg.Record:
         """Mark a chat closed (the caller checked it may close); return its view row."""
         return await self._conn.fetchrow(
             _changed("UPDATE chats SET state = 'closed', closed_at = now() WHERE id = $1 RETURNING *"), chat_id
+        )
+
+    async def dismiss(self, chat_id: str, operator_id: str, nickname: str, note: str) -> asyncpg.Record:
+        """Close a queued or active chat as dismissed by ``operator_id`` (the caller
+        checked it may); return its view row."""
+        return await self._conn.fetchrow(
+            _changed(
+                "UPDATE chats SET state = 'closed', ended_at = now(), ended_by = 'operator', closed_at = now(),"
+                " dismissed_by = $2, dismissed_by_name = $3, dismiss_note = $4 WHERE id = $1 RETURNING *"
+            ),
+            chat_id, operator_id, nickname, note,
         )
 
     async def department_queue(self, department_id: str, limit: int) -> tuple[list[str], int]:
@@ -251,13 +275,103 @@ class Queries:
 
     async def open_chats(self, department_ids: Sequence[str], operator_id: str | None = None) -> list[asyncpg.Record]:
         """View rows of the queued and active chats of these departments, plus the
-        ended-but-not-closed chats owned by ``operator_id``: that operator's own chats
-        first, then oldest first; at most ``BOARD_MAX_CHATS + 1`` (one more than a
-        board lists, so the caller knows whether more exist)."""
+        active and ended-but-not-closed chats owned by ``operator_id`` (whatever their
+        department: a transfer may have brought them), the active chats they take
+        part in and the active chats with an open transfer to them or to one of these
+        departments: that operator's own chats first, then oldest first; at most
+        ``BOARD_MAX_CHATS + 1`` (one more than a board lists, so the caller knows
+        whether more exist)."""
         return await self._conn.fetch(
             _CHAT_VIEW.format(source="chats")
-            + " WHERE c.department_id = ANY($1::text[])"
-            " AND (c.state IN ('queued', 'active') OR (c.state = 'ended' AND c.claimed_by = $3))"
+            + " WHERE (c.department_id = ANY($1::text[]) AND c.state IN ('queued', 'active'))"
+            " OR (c.claimed_by = $3 AND c.state IN ('active', 'ended'))"
+            " OR (c.state = 'active' AND c.id IN ("
+            "   SELECT chat_id FROM chat_participants WHERE operator_id = $3"
+            "   UNION SELECT chat_id FROM transfers WHERE state IN ('pending', 'accepted')"
+            "   AND (to_operator_id = $3 OR to_department_id = ANY($1::text[]))))"
             " ORDER BY coalesce(c.claimed_by = $3, false) DESC, c.queued_at, c.id LIMIT $2",
             list(department_ids), BOARD_MAX_CHATS + 1, operator_id,
+        )
+
+    # --- staff list ------------------------------------------------------------------
+
+    async def staff(self, operator_ids: Sequence[str] | None) -> tuple[list[asyncpg.Record], ...]:
+        """What the staff list needs, for every operator or those of ``operator_ids``:
+        operator rows (``id``, ``nickname``, ``full_name``, ``status``) by nickname;
+        memberships (``operator_id``, ``id``, ``name``) by department name; monitored
+        departments (``operator_id``, ``department_id``); and active chat counts
+        (``operator_id``, ``n``) of the operators who own chats in state ``active``."""
+        ids = None if operator_ids is None else list(operator_ids)
+        where = "WHERE ($1::text[] IS NULL OR {col} = ANY($1::text[]))"
+        operators = await self._conn.fetch(
+            "SELECT id, nickname, full_name, status FROM operators " + where.format(col="id")
+            + " ORDER BY lower(nickname), id", ids)
+        members = await self._conn.fetch(
+            "SELECT m.operator_id, d.id, d.name FROM memberships m JOIN departments d ON d.id = m.department_id "
+            + where.format(col="m.operator_id") + " ORDER BY d.name, d.id", ids)
+        monitored = await self._conn.fetch(
+            "SELECT operator_id, department_id FROM monitored_departments " + where.format(col="operator_id")
+            + " ORDER BY department_id", ids)
+        active = await self._conn.fetch(
+            "SELECT claimed_by AS operator_id, count(*) AS n FROM chats WHERE state = 'active' AND "
+            + where.format(col="claimed_by")[len("WHERE "):] + " GROUP BY claimed_by", ids)
+        return operators, members, monitored, active
+
+    # --- transfers -------------------------------------------------------------------
+
+    async def open_transfer_row(self, chat_id: str) -> asyncpg.Record | None:
+        """The chat's open (pending or accepted) transfer as a ``transfer_views`` row,
+        or ``None``."""
+        return await self._conn.fetchrow(
+            "SELECT * FROM transfer_views WHERE chat_id = $1 AND state IN ('pending', 'accepted')", chat_id)
+
+    async def add_transfer(self, transfer_id: str, chat_id: str, from_operator_id: str, *, to_operator_id: str | None,
+                           to_department_id: str | None, note: str, stay: bool) -> bool:
+        """Insert a pending transfer; ``False`` when the chat already has an open one
+        (the partial unique index decides, so two concurrent requests cannot both win)."""
+        row = await self._conn.fetchrow(
+            "INSERT INTO transfers (id, chat_id, from_operator_id, to_operator_id, to_department_id, note, stay)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (chat_id) WHERE state IN ('pending', 'accepted') DO NOTHING RETURNING id",
+            transfer_id, chat_id, from_operator_id, to_operator_id, to_department_id, note, stay,
+        )
+        return row is not None
+
+    async def accept_transfer(self, transfer_id: str, operator_id: str) -> bool:
+        """pending → accepted by ``operator_id``; ``False`` when it was no longer pending."""
+        return await self._conn.fetchval(
+            "UPDATE transfers SET state = 'accepted', accepted_by = $2, accepted_at = now()"
+            " WHERE id = $1 AND state = 'pending' RETURNING true",
+            transfer_id, operator_id,
+        ) is not None
+
+    async def finish_transfer(self, transfer_id: str, state: str, operator_id: str | None,
+                              *, from_states: Sequence[str] = ("pending", "accepted")) -> bool:
+        """Close an open transfer as ``state`` (declined, cancelled, completed, ended) by
+        ``operator_id``, if it is still in one of ``from_states`` — one conditional
+        UPDATE, so of concurrent finishers exactly one gets ``True``."""
+        return await self._conn.fetchval(
+            "UPDATE transfers SET state = $2, finished_by = $3, finished_at = now()"
+            " WHERE id = $1 AND state = ANY($4::text[]) RETURNING true",
+            transfer_id, state, operator_id, list(from_states),
+        ) is not None
+
+    async def hand_over(self, chat_id: str, operator_id: str, department_id: str | None) -> None:
+        """Make ``operator_id`` the owner of an active chat that a transfer brought them
+        (``claimed_at`` keeps the first claim, so wait time and duration stay the
+        patron's), count the transfer and, for a department transfer, move the chat
+        to that department. The new owner is no longer a participant."""
+        await self._conn.execute(
+            "UPDATE chats SET claimed_by = $2, transfer_count = transfer_count + 1,"
+            " department_id = coalesce($3, department_id) WHERE id = $1",
+            chat_id, operator_id, department_id,
+        )
+        await self._conn.execute("DELETE FROM chat_participants WHERE chat_id = $1 AND operator_id = $2",
+                                 chat_id, operator_id)
+
+    async def add_participant(self, chat_id: str, operator_id: str) -> None:
+        """``operator_id`` stays in the chat besides its owner."""
+        await self._conn.execute(
+            "INSERT INTO chat_participants (chat_id, operator_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            chat_id, operator_id,
         )

@@ -2,5 +2,10 @@
 
 from __future__ import annotations
 
-TICKET_STATUSES = ("New", "Open", "Pending", "Closed")
-"""A ticket's status, in workflow order (the ``tickets.status`` check constraint)."""
+from refdesk.contracts.tickets import TICKET_STATUSES
+
+SCHEMA = "tickets"
+"""PostgreSQL schema the service owns."""
+
+__all__ = ["SCHEMA", "TICKET_STATUSES"]
+"""``TICKET_STATUSES``: a ticket's statuses in workflow order (the ``tickets.status`` check constraint)."""

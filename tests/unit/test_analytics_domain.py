@@ -1,5 +1,5 @@
-"""Unit tests of services/analytics/domain.py: Reference Analytics validation and
-chat facts folded from events (in order, out of order, repeated)."""
+"""Unit tests of services/analytics/domain.py: chat facts folded from events (in
+order, out of order, repeated). Reference Analytics validation: test_ra.py."""
 
 from __future__ import annotations
 
@@ -10,116 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from refdesk.bus import Invalid
-from refdesk.contracts.analytics import DatasetField
 from refdesk.contracts.chat import Message
 from refdesk.contracts.queue import ChatView
-from services.analytics.domain import ChatFact, apply_chat_event, apply_message, seconds_between, validate_values
-from services.analytics.seed import DEFAULT_DATASET
-
-FIELDS = DEFAULT_DATASET.fields
-VALID = {"location": "Online", "mode": "Chat", "duration": 12}
-
-
-def problems(values: dict) -> str:
-    with pytest.raises(Invalid) as caught:
-        validate_values(FIELDS, values)
-    assert caught.value.code == "422"
-    return caught.value.message
-
-
-# -- validation ------------------------------------------------------------------------
-
-
-def test_default_dataset_fields_in_form_order() -> None:
-    assert [(f.key, f.kind, f.required, f.position) for f in FIELDS] == [
-        ("location", "choice", True, 0),
-        ("mode", "choice", True, 1),
-        ("duration", "number", True, 2),
-        ("referred_by", "choice", False, 3),
-        ("question", "text", False, 4),
-        ("answer", "text", False, 5),
-    ]
-
-
-def test_valid_values_are_cleaned() -> None:
-    cleaned = validate_values(
-        FIELDS,
-        {"location": " main library ", "mode": "Chat", "duration": "7.5", "referred_by": "",
-         "question": "  Where are the maps?  ", "answer": None},
-    )
-    assert cleaned == {"location": "Main Library", "mode": "Chat", "duration": 7.5, "question": "Where are the maps?"}
-
-
-@pytest.mark.parametrize(("given_value", "stored"), [(12, 12), (12.0, 12), ("15", 15), (0, 0), (2.25, 2.25)])
-def test_duration_numbers(given_value: object, stored: object) -> None:
-    cleaned = validate_values(FIELDS, {**VALID, "duration": given_value})
-    assert cleaned["duration"] == stored
-    assert type(cleaned["duration"]) is type(stored)
-
-
-def test_missing_required_fields_are_named_in_one_sentence() -> None:
-    assert problems({}) == "Please fill in: Location, Mode, Duration."
-    assert problems({"duration": 3, "location": "   "}) == "Please fill in: Location, Mode."
-
-
-@pytest.mark.parametrize("bad", [-1, "-0.5", "ten", True, float("nan"), float("inf"), [3], 1e308, 10**30, "1000001",
-                                 10**400, -(10**400), "1e400", "9" * 400])
-def test_duration_must_be_a_number_of_minutes_from_0_to_a_million(bad: object) -> None:
-    assert problems({**VALID, "duration": bad}) == "Duration must be a number of minutes from 0 to 1,000,000."
-
-
-def test_choice_must_be_an_option() -> None:
-    assert problems({**VALID, "mode": "Carrier pigeon"}) == "Mode must be one of: Chat, In person, Phone, Email."
-    assert problems({**VALID, "referred_by": 3}).startswith("Referred by must be one of: Library website,")
-
-
-def test_text_must_be_text_of_bounded_length() -> None:
-    assert problems({**VALID, "question": 42}) == "Question must be text."
-    assert problems({**VALID, "answer": "x" * 4001}) == "Answer must be at most 4000 characters."
-
-
-def test_unknown_keys_are_refused() -> None:
-    assert problems({**VALID, "colour": "blue"}) == "Unknown field: colour."
-    assert problems({**VALID, "zeta": 1, "alpha": 2}) == "Unknown fields: alpha, zeta."
-
-
-def test_unknown_keys_are_named_only_when_short_and_plain_else_counted() -> None:
-    long_key, odd_key = "x" * 5000, "<b>\u202eevil"
-    assert problems({**VALID, long_key: 1}) == "The form has 1 unknown field."
-    assert problems({**VALID, long_key: 1, odd_key: 2}) == "The form has 2 unknown fields."
-    assert problems({**VALID, "zeta": 1, long_key: 1, odd_key: 2}) == "Unknown fields: zeta and 2 others."
-    many = {f"k{i:02d}": i for i in range(8)}
-    assert problems({**VALID, **many}) == "Unknown fields: k00, k01, k02, k03, k04 and 3 others."
-
-
-def test_text_is_cleaned_as_it_is_stored() -> None:
-    cleaned = validate_values(FIELDS, {**VALID, "question": "Nul\x00 here\r\nand \u202ethere ",
-                                       "answer": "\t\u200b \n"})
-    assert cleaned == {**VALID, "question": "Nul here\nand there"}  # the blank optional answer is left out
-
-
-def test_a_blank_required_text_is_missing() -> None:
-    fields = [*FIELDS, DatasetField(key="note", label="Note", kind="text", required=True, position=9)]
-    for blank in ("", " \r\n", "\u200b\u202e", "\x00\x07", None, []):
-        with pytest.raises(Invalid) as caught:
-            validate_values(fields, {**VALID, "note": blank})
-        assert caught.value.message == "Please fill in: Note."
-    assert validate_values(fields, {**VALID, "note": " ok\x00 "})["note"] == "ok"
-
-
-def test_lists_of_texts_fit_no_field_of_the_default_dataset() -> None:
-    assert problems({**VALID, "answer": ["a", "b"]}) == "Answer must be text."
-    assert problems({**VALID, "mode": ["Chat"]}).startswith("Mode must be one of:")
-
-
-def test_every_problem_in_one_message_missing_first() -> None:
-    message = problems({"mode": "Fax", "duration": -3, "extra": "x"})
-    assert message == (
-        "Please fill in: Location. Mode must be one of: Chat, In person, Phone, Email. "
-        "Duration must be a number of minutes from 0 to 1,000,000. Unknown field: extra."
-    )
-
+from services.analytics.domain import ChatFact, apply_chat_event, apply_message, seconds_between
 
 # -- chat facts ------------------------------------------------------------------------
 

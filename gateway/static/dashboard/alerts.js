@@ -5,6 +5,7 @@
  *
  * `document.body.dataset.alerts` counts the chimes played so far (tests read it).
  * Alerts ring only while the operator is Online; the "Alert sound" switch is remembered.
+ * Internal Chat messages have their own, different sound (`internalChime()`).
  */
 
 const REPEAT_MS = 5000;
@@ -79,6 +80,24 @@ export class Alerts {
     }
   }
 
+  /**
+   * Internal Chat's alert, once, when sound is on: a colleague's message in a room I
+   * am not looking at. A different timbre and rhythm from the patron chime (two quick
+   * low "knocks" on a triangle wave) so the two can be told apart without looking.
+   * `document.body.dataset.internalAlerts` counts them (tests read it).
+   */
+  internalChime() {
+    if (!this.soundOn) return;
+    const played = (Number(document.body.dataset.internalAlerts) || 0) + 1;
+    document.body.dataset.internalAlerts = String(played);
+    try {
+      this.audio ??= new AudioContext();
+      playKnock(this.audio);
+    } catch {
+      // No audio available; the unread badges still show it.
+    }
+  }
+
   setSound(on) {
     this.soundOn = on;
     localStorage.setItem(SOUND_KEY, on ? "on" : "off");
@@ -136,4 +155,24 @@ function playChime(context) {
     oscillator.start(at);
     oscillator.stop(at + NOTE_SECONDS + 0.02);
   });
+}
+
+const KNOCK_HZ = 392; // G4, below the patron chime's E5–B5
+const KNOCK_SECONDS = 0.09;
+const KNOCK_GAP_SECONDS = 0.14;
+
+/** Two short, low triangle-wave knocks (Internal Chat). */
+function playKnock(context) {
+  const start = context.currentTime + 0.01;
+  for (let index = 0; index < 2; index += 1) {
+    const at = start + index * KNOCK_GAP_SECONDS;
+    const oscillator = new OscillatorNode(context, { type: "triangle", frequency: KNOCK_HZ });
+    const gain = new GainNode(context, { gain: 0.0001 });
+    gain.gain.setValueAtTime(0.0001, at);
+    gain.gain.exponentialRampToValueAtTime(0.25, at + 0.01);
+    gain.gain.exponentialRampToValueAtTime(0.0001, at + KNOCK_SECONDS);
+    oscillator.connect(gain).connect(context.destination);
+    oscillator.start(at);
+    oscillator.stop(at + KNOCK_SECONDS + 0.02);
+  }
 }

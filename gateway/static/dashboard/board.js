@@ -56,10 +56,19 @@ export class Board extends EventTarget {
       .sort((a, b) => Date.parse(a.queued_at) - Date.parse(b.queued_at));
   }
 
-  /** My active and ended (not yet closed) chats, oldest claim first. */
+  /** True when I stayed in the chat after transferring it (a participant, not its owner). */
+  isParticipant(chat) {
+    return (chat.participants ?? []).some((participant) => participant.operator_id === this.operatorId);
+  }
+
+  /**
+   * My active and ended (not yet closed) chats, and the active chats I take part in
+   * after transferring them, oldest claim first.
+   */
   get mine() {
     return [...this.chats.values()]
-      .filter((chat) => this.isMine(chat) && (chat.state === "active" || chat.state === "ended"))
+      .filter((chat) => (this.isMine(chat) && (chat.state === "active" || chat.state === "ended"))
+        || (chat.state === "active" && this.isParticipant(chat)))
       .sort((a, b) => Date.parse(a.claimed_at ?? a.queued_at) - Date.parse(b.claimed_at ?? b.queued_at));
   }
 

@@ -7,14 +7,28 @@
  * to a short scrollable strip and the Reference Analytics form becomes its own region
  * below it (scrolling on its own, with Save always in view).
  *
+ * The reply box has a "Message patron / Internal note" radio group (LibChat's toggle):
+ * an internal note is staff only — drawn pale yellow in the transcript, never sent
+ * to the patron, and writing one sends no typing signal. The tools row also has
+ * Request screenshare (screenshare-control.js) and Dismiss (a dialog with a note).
+ * The head has "Email transcript" (transcript-mail.js: dialog, then the mail status).
+ * Transfer (transfer-control.js) opens the Transfer dialog; while my transfer is under
+ * way the reply box is locked and a strip offers Cancel transfer.
+ *
  * Test ids: chat-pane (data-chat-id, data-state), message, typing, canned-button,
- * reply-box, send-button, end-chat, chat-ended-note, ra-form … (see ra-form.js).
+ * reply-mode, mode-patron, mode-note, reply-box, send-button, end-chat, dismiss-chat,
+ * screenshare-button, screenshare-status, chat-ended-note, ra-form … (see ra-form.js).
  */
 import { h, uid, announce } from "../static/js/dom.js";
 import { formatClock } from "../static/js/time.js";
 import { TypingIndicator, TypingSignaller } from "../static/js/typing.js";
 import { CannedPicker } from "./canned.js";
 import { RaForm } from "./ra-form.js";
+import { openDismissDialog } from "./dismiss-dialog.js";
+import { ScreenshareControl } from "./screenshare-control.js";
+import { TranscriptMailControl } from "./transcript-mail.js";
+import { openTicketDialog } from "./ticket-dialog.js";
+import { TransferControl } from "./transfer-control.js";
 import "../static/js/transcript.js";
 import "../static/js/composer.js";
 
@@ -31,6 +45,7 @@ export class ChatPane {
     this.operator = operator;
     this.onClosed = onClosed;
     this.ra = null;
+    this.mode = "patron"; // or "note": the reply box writes an internal note
     this.#build();
     this.onMessage = (event) => {
       if (event.detail.chatId !== this.chat.id) return;
@@ -57,16 +72,31 @@ export class ChatPane {
     this.composer = h("rd-composer", { label: `Reply to ${chat.patron_name}`, placeholder: "Type your reply…" });
     if (this.socket.welcome?.max_message_chars) this.composer.maxLength = this.socket.welcome.max_message_chars;
     this.signaller = new TypingSignaller((typing) => this.socket.typing(chat.id, typing));
-    this.composer.addEventListener("compose-input", (event) => this.signaller.input(event.detail.empty));
+    this.composer.addEventListener("compose-input", (event) => {
+      if (this.mode === "patron") this.signaller.input(event.detail.empty); // notes never show as typing
+    });
     this.composer.addEventListener("compose-send", (event) => this.#send(event.detail.body));
     this.canned = new CannedPicker(this.socket, chat.department_id, (text) => this.composer.insert(text));
     this.endButton = h("button", { type: "button", class: "btn btn--danger btn--small", "data-testid": "end-chat", text: "End Chat" });
     this.endButton.addEventListener("click", () => this.#end());
+    this.dismissButton = h("button", { type: "button", class: "btn btn--small", "data-testid": "dismiss-chat", text: "Dismiss" });
+    this.dismissButton.setAttribute("aria-label", `Dismiss chat with ${chat.patron_name}`);
+    this.dismissButton.addEventListener("click", () => this.#dismiss());
+    this.screenshare = new ScreenshareControl(this.socket, chat);
+    this.transfer = new TransferControl(this.socket, chat, this.operator.id,
+      { composer: this.composer, ownerOnly: [this.endButton, this.dismissButton, this.screenshare.button] });
+    this.mail = new TranscriptMailControl(this.socket, chat);
+    this.ticketButton = h("button", { type: "button", class: "btn btn--quiet btn--small", "data-testid": "create-ticket", text: "Create ticket" });
+    this.ticketButton.setAttribute("aria-label", `Create a ticket from the chat with ${chat.patron_name}`);
+    this.ticketButton.addEventListener("click", () => this.#createTicket());
+    this.ticketNote = h("p", { class: "pane__notice", role: "status", "data-testid": "ticket-created", hidden: true });
     this.notice = h("p", { class: "pane__notice", role: "status", "data-testid": "chat-ended-note", hidden: true });
     // The RA form (itself a labelled form landmark) lives here, below the transcript.
     this.raSlot = h("div", { class: "pane__ra", hidden: true });
     this.compose = h("div", { class: "pane__compose" },
-      h("div", { class: "pane__tools" }, this.canned.element, this.endButton),
+      h("div", { class: "pane__tools" }, this.canned.element,
+        h("div", { class: "pane__actions" }, this.screenshare.button, this.transfer.button, this.dismissButton, this.endButton)),
+      this.#modeSwitch(),
       this.composer);
     const meta = [chat.department_name, chat.patron_email, chat.page_url ? `from ${chat.page_url}` : null].filter(Boolean).join(" · ");
     this.element = h("article", { class: "pane", "aria-labelledby": titleId, dataset: { testid: "chat-pane", chatId: chat.id } },
@@ -74,10 +104,14 @@ export class ChatPane {
         h("div", { class: "pane__who" },
           h("h3", { id: titleId, class: "pane__title", text: chat.patron_name }),
           h("p", { class: "pane__meta", text: meta })),
-        this.stateBadge),
+        h("div", { class: "pane__headside" }, this.mail.button, this.ticketButton, this.stateBadge)),
       this.transcript,
       typing,
+      this.screenshare.status,
+      this.transfer.status,
       this.notice,
+      this.ticketNote,
+      this.mail.status,
       this.canned.menu,
       this.compose,
       this.raSlot);
@@ -86,6 +120,9 @@ export class ChatPane {
   /** Apply the chat's latest ChatView (e.g. from a chat.update). */
   update(chat) {
     this.chat = chat;
+    this.screenshare.update(chat);
+    this.transfer.update(chat);
+    this.mail.update(chat);
     this.element.dataset.state = chat.state;
     this.stateBadge.textContent = STATE_LABELS[chat.state] ?? chat.state;
     this.stateBadge.dataset.state = chat.state;
@@ -117,6 +154,9 @@ export class ChatPane {
   }
 
   destroy() {
+    this.screenshare.destroy();
+    this.transfer.destroy();
+    this.mail.destroy();
     this.signaller.stop();
     this.typingIndicator.hide();
     this.canned.destroy();
@@ -126,10 +166,59 @@ export class ChatPane {
     this.element.remove();
   }
 
+  /** The "Message patron / Internal note" radio group (arrow keys move between them). */
+  #modeSwitch() {
+    const name = uid("reply-mode");
+    const option = (value, text, testid) => {
+      const input = h("input", { type: "radio", name, value, checked: value === this.mode, "data-testid": testid });
+      input.addEventListener("change", () => { if (input.checked) this.#setMode(value); });
+      return h("label", { class: `mode__option mode__option--${value}` }, input, h("span", { text }));
+    };
+    return h("fieldset", { class: "mode", "data-testid": "reply-mode" },
+      h("legend", { class: "visually-hidden", text: "Reply as" }),
+      option("patron", "Message patron", "mode-patron"),
+      option("note", "Internal note", "mode-note"));
+  }
+
+  #setMode(mode) {
+    this.mode = mode;
+    this.compose.dataset.mode = mode;
+    const patron = this.chat.patron_name;
+    if (mode === "note") {
+      this.signaller.stop(); // the patron must not see "typing…" for a note
+      this.composer.setPrompt(`Internal note about the chat with ${patron} (staff only)`, "Write an internal note — staff only, the patron won't see it…");
+    } else {
+      this.composer.setPrompt(`Reply to ${patron}`, "Type your reply…");
+    }
+  }
+
+  /** "Create ticket from this chat": the dialog, then a notice naming where it went. */
+  async #createTicket() {
+    const ticket = await openTicketDialog(this.chat, this.socket, this.operator.id);
+    this.ticketButton.focus();
+    if (!ticket) return;
+    const whom = ticket.owner_operator_name ? ` for ${ticket.owner_operator_name}` : "";
+    const said = `Ticket created in ${ticket.department_name}${whom}.`;
+    this.ticketNote.textContent = said;
+    this.ticketNote.hidden = false;
+    announce(said);
+  }
+
+  async #dismiss() {
+    const nickname = this.operator.nickname || this.operator.full_name;
+    const dismissed = await openDismissDialog(this.chat, nickname, async (note) => {
+      this.dismissedChat = await this.socket.request({ type: "chat.dismiss", chat_id: this.chat.id, note });
+    });
+    if (!dismissed) return;
+    announce(`Chat with ${this.chat.patron_name} dismissed.`);
+    this.onClosed(this.dismissedChat);
+  }
+
   #send(body) {
+    const internal = this.mode === "note";
     this.signaller.stop();
-    const { cmid, done } = this.socket.send(this.chat.id, body);
-    this.transcript.addPending(cmid, body, this.operator.nickname || this.operator.full_name);
+    const { cmid, done } = this.socket.send(this.chat.id, body, undefined, { internal });
+    this.transcript.addPending(cmid, body, this.operator.nickname || this.operator.full_name, { internal });
     this.transcript.scrollToEnd();
     done.then((ack) => this.transcript.acknowledge(cmid, ack), (error) => this.transcript.fail(cmid, error.message));
   }

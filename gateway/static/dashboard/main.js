@@ -6,6 +6,7 @@ import { Alerts } from "./alerts.js";
 import { Session } from "./session.js";
 import { SignIn } from "./signin.js";
 import { setupTabs } from "./tabs.js";
+import { showMailLink } from "./mail-link.js";
 
 const TOKEN_KEY = "refdesk.operator.token";
 const $ = (id) => document.getElementById(id);
@@ -24,6 +25,7 @@ function begin(token, operator = null) {
   app.hidden = false;
   session = new Session(token, { alerts, onEnd: finish });
   session.start(operator);
+  showMailLink(token, $("mail-link"));
 }
 
 function finish(message) {

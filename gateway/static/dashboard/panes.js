@@ -4,6 +4,7 @@
  * then scrolls back to the top, and when the focus was in that pane it moves to the
  * first remaining pane (or, with none left, to the "Waiting patrons" heading).
  */
+import { announce } from "../static/js/dom.js";
 import { ChatPane } from "./chat-pane.js";
 
 export class Panes {
@@ -23,14 +24,25 @@ export class Panes {
     this.panes = new Map(); // chat id → ChatPane
   }
 
-  /** Open panes for new chats of mine, update the others, drop closed ones. */
+  /**
+   * Open panes for new chats of mine, update the others, drop closed ones and those
+   * no longer mine (transferred to a colleague, and I left).
+   */
   render(changed = null) {
-    for (const chat of this.board.mine) {
+    const mine = this.board.mine;
+    for (const chat of mine) {
       const pane = this.panes.get(chat.id);
       if (pane) pane.update(chat);
       else this.#open(chat);
     }
     if (changed?.state === "closed") this.#drop(changed.id);
+    const kept = new Set(mine.map((chat) => chat.id));
+    for (const id of [...this.panes.keys()]) {
+      if (kept.has(id)) continue;
+      const now = this.board.chats.get(id);
+      if (now?.state === "active") announce(`${now.claimed_by_name || "A colleague"} has the chat with ${now.patron_name} now.`);
+      this.#drop(id);
+    }
     this.el.empty.hidden = this.panes.size > 0;
     this.el.grid.dataset.count = String(Math.min(this.panes.size, 3));
   }

@@ -3,7 +3,10 @@
  * department, a live waiting time and a Claim Chat button. A chat claimed by someone
  * else shows "Claimed by ⟨name⟩" for a moment before it leaves the list.
  *
- * Test ids: chat-row (data-chat-id), claim-button, waiting-time, claimed-by.
+ * Each row also has Dismiss (for unanswerable or spam chats: a dialog asks for the
+ * note); a chat dismissed by someone else shows "Dismissed by ⟨name⟩" for a moment.
+ *
+ * Test ids: chat-row (data-chat-id), claim-button, dismiss-button, waiting-time, claimed-by.
  */
 import { h, announce } from "../static/js/dom.js";
 import { formatElapsed, secondsSince } from "../static/js/time.js";
@@ -15,11 +18,13 @@ export class QueueList {
    * @param {{list: HTMLElement, empty: HTMLElement, hint: HTMLElement, count: HTMLElement}} elements
    * @param {import("./board.js").Board} board
    * @param {(chat: Object) => Promise<void>} claim claims a chat; rejects with a SocketError
+   * @param {(chat: Object) => Promise<boolean>} [dismiss] asks for a note and dismisses; true once dismissed
    */
-  constructor(elements, board, claim) {
+  constructor(elements, board, claim, dismiss = null) {
     this.el = elements;
     this.board = board;
     this.claim = claim;
+    this.dismiss = dismiss;
     this.rows = new Map(); // chat id → {row, chat, leaving}
     this.online = false;
     this.ticker = setInterval(() => this.#tick(), 1000);
@@ -34,6 +39,7 @@ export class QueueList {
     this.el.hint.hidden = online;
     for (const { row, leaving } of this.rows.values()) {
       if (!leaving) row.querySelector("[data-testid=claim-button]").disabled = !online;
+      // Dismiss stays available Offline: clearing spam needs no claim.
     }
     this.#summarise();
   }
@@ -47,6 +53,7 @@ export class QueueList {
       const now = this.board.chats.get(id) ?? (changed?.id === id ? changed : null);
       if (now && now.state === "active" && !this.board.isMine(now)) this.#leave(id, `Claimed by ${now.claimed_by_name || "another librarian"}`);
       else if (now && now.state === "ended") this.#leave(id, "The patron left.");
+      else if (now && now.dismissed_by && now.dismissed_by !== this.board.operatorId) this.#leave(id, `Dismissed by ${now.dismissed_by_name || "another librarian"}`);
       else this.#remove(id);
     }
     let previous = null;
@@ -75,6 +82,9 @@ export class QueueList {
   #row(chat) {
     const button = h("button", { type: "button", class: "btn btn--primary btn--small", "data-testid": "claim-button", text: "Claim Chat", disabled: !this.online });
     button.setAttribute("aria-label", `Claim chat with ${chat.patron_name}`);
+    const dismiss = this.dismiss ? h("button", { type: "button", class: "btn btn--small chat-row__dismiss", "data-testid": "dismiss-button", text: "Dismiss" }) : null;
+    dismiss?.setAttribute("aria-label", `Dismiss chat from ${chat.patron_name}`);
+    dismiss?.addEventListener("click", () => this.#dismiss(chat.id, dismiss));
     const row = h("li", { class: "chat-row", dataset: { testid: "chat-row", chatId: chat.id } },
       h("div", { class: "chat-row__head" },
         h("span", { class: "chat-row__patron", text: chat.patron_name }),
@@ -82,7 +92,7 @@ export class QueueList {
       h("p", { class: "chat-row__question", text: chat.question }),
       h("div", { class: "chat-row__foot" },
         h("span", { class: "chat-row__wait", "data-testid": "waiting-time", text: waitingText(chat) }),
-        button),
+        h("span", { class: "chat-row__actions" }, dismiss, button)),
       h("p", { class: "chat-row__note", role: "status", "data-testid": "claimed-by", hidden: true }));
     button.addEventListener("click", () => this.#claim(chat.id, button));
     return row;
@@ -107,12 +117,21 @@ export class QueueList {
     }
   }
 
+  async #dismiss(id, button) {
+    const entry = this.rows.get(id);
+    if (!entry || entry.leaving) return;
+    const dismissed = await this.dismiss(entry.chat);
+    if (dismissed) this.#remove(id);
+    else if (button.isConnected) button.focus();
+  }
+
   #leave(id, text) {
     const entry = this.rows.get(id);
     if (!entry || entry.leaving) return;
     entry.leaving = true;
     entry.row.classList.add("chat-row--leaving");
     entry.row.querySelector("[data-testid=claim-button]").remove();
+    entry.row.querySelector("[data-testid=dismiss-button]")?.remove();
     this.#note(entry.row, text);
     setTimeout(() => this.#remove(id), LEAVE_AFTER_MS);
     this.#summarise();

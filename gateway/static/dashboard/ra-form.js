@@ -1,160 +1,167 @@
 /**
- * The Reference Analytics form shown in a chat pane after the chat ends (`ra.form`,
- * `ra.save`). Fields come from the dataset: choice → select, number → number input
- * with its unit, text → textarea. Required fields are marked and checked before
- * saving; a 422 from the server is shown above the Save button and the fields it
- * names are highlighted. After saving — or when `ra.form` brings back the chat's
- * saved `record` (a reloaded dashboard) — the fields show the saved values, read-only,
- * with "Saved", an Edit button (fields editable again, Save to correct the record)
- * and a Close Chat button.
+ * The Reference Analytics form (`ra.form`, `ra.save`, `ra.delete`, `ra.list`): in a
+ * chat pane after the chat ends (prefilled from the chat: question, an answer excerpt
+ * of the transcript, mode, duration), or — without a chat — for a question answered
+ * at the desk, by phone or by email ("Record a question" in the top bar).
  *
- * Test ids: ra-form, ra-field (data-key), ra-error, ra-save, ra-saved, ra-edit, close-chat.
+ * Fields come from the dataset (see ra-fields.js for each kind); "Answered at" starts
+ * at now and may be set earlier (backdating). "Save" records the question and keeps
+ * the choices for the next one (text fields are cleared), confirming "Saved"; "Save &
+ * clear" records it and resets the whole form. A chat may have several records: they
+ * are listed below the form with Edit (the form shows the record; "Save changes"
+ * corrects it) and Delete (asks first). A 422 from the server is shown above the
+ * buttons and the fields it names are highlighted.
+ *
+ * Test ids: ra-form, ra-dataset, ra-answered-at, ra-field (data-key), ra-error, ra-save,
+ * ra-save-clear, ra-saved, ra-cancel-edit, ra-records, ra-record, ra-record-edit,
+ * ra-record-delete, ra-delete-confirm, ra-delete-cancel, close-chat.
  */
-import { h, uid } from "../static/js/dom.js";
+import { announce, h, uid } from "../static/js/dom.js";
+import { RaField, fromLocalInput, toLocalInput } from "./ra-fields.js";
 
-/** The value a field starts with: from the saved record's values or the gateway's
- * prefill (`ra.form`), else empty. */
+/** The value a field starts with: the prefill (from the chat), else the field's default. */
 export function prefillValue(field, prefill) {
   const value = prefill?.[field.key];
-  return value === undefined || value === null ? "" : value;
+  if (value !== undefined && value !== null && value !== "") return value;
+  return field.default ?? "";
 }
+
+const TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 export class RaForm {
   /**
-   * @param {Object} chat the ended ChatView
+   * @param {Object|null} chat the ended ChatView, or null for a hand entry
    * @param {import("../static/js/socket.js").RefdeskSocket} socket
-   * @param {() => Promise<void>} closeChat sends chat.close; rejects with a SocketError
+   * @param {(() => Promise<void>)|null} closeChat sends chat.close (chat forms only)
    */
-  constructor(chat, socket, closeChat) {
+  constructor(chat, socket, closeChat = null) {
     this.chat = chat;
     this.socket = socket;
     this.closeChat = closeChat;
     this.dataset = null;
-    this.controls = new Map(); // field key → {field, control, wrapper, error}
+    this.fields = new Map(); // key → RaField
+    this.records = [];
+    this.editing = null; // the record being corrected
     this.titleId = uid("ra-title");
+    const whenId = uid("ra-when");
     this.error = h("div", { class: "form-error", role: "alert", "data-testid": "ra-error", hidden: true });
-    this.fields = h("div", { class: "ra__fields" }, h("p", { class: "ra__loading", text: "Loading the form…" }));
+    this.datasetSelect = h("select", { id: uid("ra-dataset"), "data-testid": "ra-dataset" });
+    this.datasetField = h("div", { class: "field ra__dataset", hidden: true },
+      h("label", { for: this.datasetSelect.id, text: "Dataset" }), this.datasetSelect);
+    this.when = h("input", { id: whenId, type: "datetime-local", "data-testid": "ra-answered-at", required: true });
+    this.whenField = h("div", { class: "field ra__when" },
+      h("label", { for: whenId }, "Answered at", h("span", { class: "field__note", text: " (now, or earlier)" })), this.when);
+    this.body = h("div", { class: "ra__fields" }, h("p", { class: "ra__loading", text: "Loading the form…" }));
     this.save = h("button", { type: "submit", class: "btn btn--primary", "data-testid": "ra-save", text: "Save", disabled: true });
-    this.saved = h("p", { class: "ra__saved", role: "status", "data-testid": "ra-saved", hidden: true, text: "Saved" });
-    this.edit = h("button", { type: "button", class: "btn", "data-testid": "ra-edit", text: "Edit", hidden: true });
-    this.close = h("button", { type: "button", class: "btn", "data-testid": "close-chat", text: "Close Chat", hidden: true });
+    this.saveClear = h("button", { type: "button", class: "btn", "data-testid": "ra-save-clear", text: "Save & clear", disabled: true });
+    this.cancelEdit = h("button", { type: "button", class: "btn", "data-testid": "ra-cancel-edit", text: "Cancel edit", hidden: true });
+    this.saved = h("p", { class: "ra__saved", role: "status", "data-testid": "ra-saved" });
+    this.close = closeChat ? h("button", { type: "button", class: "btn", "data-testid": "close-chat", text: "Close Chat" }) : null;
+    this.list = h("ul", { class: "ra__records", "data-testid": "ra-records" });
+    this.listTitle = h("h5", { class: "ra__records-title", text: chat ? "Recorded for this chat" : "My recent records", hidden: true });
+    const title = chat ? "Reference Analytics" : "Record a question";
+    const hint = chat
+      ? "Record each question of this chat. Save keeps your choices for the next question."
+      : "For a question answered at the desk, by phone or by email. Save keeps your choices for the next one.";
     this.element = h("form", { class: "ra", "data-testid": "ra-form", novalidate: true, "aria-labelledby": this.titleId },
-      h("h4", { id: this.titleId, class: "ra__title", text: "Reference Analytics" }),
-      h("p", { class: "ra__hint", text: "Record this chat before closing it. Fields marked “required” must be filled in." }),
-      this.fields, this.error,
-      h("div", { class: "ra__actions" }, this.save, this.saved, this.edit, this.close));
+      // In the "Record a question" dialog the dialog's heading already says it.
+      h("h4", { id: this.titleId, class: chat ? "ra__title" : "ra__title visually-hidden", text: title }),
+      h("p", { class: "ra__hint", text: hint }),
+      this.datasetField, this.whenField, this.body, this.error,
+      h("div", { class: "ra__actions" }, this.save, this.saveClear, this.cancelEdit, this.close, this.saved),
+      this.listTitle, this.list);
     this.element.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.#save();
+      this.#save(false);
     });
-    this.close.addEventListener("click", () => this.#close());
-    this.edit.addEventListener("click", () => this.#editing());
+    this.saveClear.addEventListener("click", () => this.#save(true));
+    this.cancelEdit.addEventListener("click", () => this.#stopEditing(true));
+    this.close?.addEventListener("click", () => this.#close());
+    this.datasetSelect.addEventListener("change", () => this.load(this.datasetSelect.value));
   }
 
-  /** Move keyboard focus to Close Chat once the record is saved, else to the first
-   * field that still needs a value. */
+  /** Focus the first field that still needs a value (or the first field). */
   focusFirst() {
-    if (!this.close.hidden) {
-      this.close.focus();
-      return;
-    }
-    const entries = [...this.controls.values()];
-    (entries.find(({ field, control }) => field.required && !control.value) ?? entries[0])?.control.focus();
+    const entries = [...this.fields.values()];
+    (entries.find((f) => f.field.required && f.get() === undefined) ?? entries[0])?.focus();
   }
 
-  /** Fetch the dataset, prefill and saved record (`ra.form`) and render the fields:
-   * the saved values when the chat has a record, the prefill otherwise. */
-  async load() {
+  /** Fetch the dataset, READ scale, prefill and this chat's (or my) records; render. */
+  async load(datasetId = null) {
     try {
-      const data = await this.socket.request({ type: "ra.form", chat_id: this.chat.id });
+      const frame = { type: "ra.form" };
+      if (this.chat) frame.chat_id = this.chat.id;
+      if (datasetId) frame.dataset_id = datasetId;
+      const data = await this.socket.request(frame);
       this.dataset = data.dataset;
-      this.#render(data.dataset, data.record?.values ?? data.prefill ?? {});
+      this.readScale = data.read_scale ?? [];
+      this.prefill = data.prefill ?? {};
+      this.#datasets(data.datasets ?? [], data.dataset.id);
+      this.#render();
+      this.#reset(this.prefill);
       this.save.disabled = false;
-      if (data.record) this.#showSaved();
+      this.saveClear.disabled = false;
+      if (this.chat) this.#showRecords(data.records ?? []);
+      else await this.#loadMine();
     } catch (error) {
-      this.fields.replaceChildren(h("p", { class: "form-error", role: "alert", text: `Couldn't load the form: ${error.message}` }),
+      this.body.replaceChildren(h("p", { class: "form-error", role: "alert", text: `Couldn't load the form: ${error.message}` }),
         h("button", { type: "button", class: "btn btn--small", text: "Try again" }));
-      this.fields.querySelector("button").addEventListener("click", () => this.load());
+      this.body.querySelector("button").addEventListener("click", () => this.load(datasetId));
     }
   }
 
-  #render(dataset, prefill) {
-    this.controls.clear();
-    const fields = [...dataset.fields].sort((a, b) => a.position - b.position);
-    this.fields.replaceChildren(...fields.map((field) => this.#field(field, prefillValue(field, prefill))));
+  #datasets(datasets, current) {
+    this.datasetField.hidden = datasets.length < 2;
+    this.datasetSelect.replaceChildren(...datasets.map((d) => h("option", { value: d.id, text: d.name })));
+    this.datasetSelect.value = current;
   }
 
-  #field(field, value) {
-    const id = uid(`ra-${field.key}`);
-    const errorId = `${id}-error`;
-    let control;
-    if (field.kind === "choice") {
-      control = h("select", { id }, h("option", { value: "", text: "Choose…" }),
-        field.options.map((option) => h("option", { value: option, text: option })));
-      const match = field.options.find((option) => option.toLowerCase() === String(value).toLowerCase());
-      control.value = match ?? "";
-    } else if (field.kind === "number") {
-      control = h("input", { id, type: "number", min: "0", step: "any", inputmode: "decimal", value: value === "" ? "" : String(value) });
-    } else {
-      control = h("textarea", { id, rows: 2, value: String(value ?? "") });
-    }
-    control.name = field.key;
-    if (field.required) {
-      control.required = true;
-      control.setAttribute("aria-required", "true");
-    }
-    const label = h("label", { for: id }, field.label,
-      field.unit ? h("span", { class: "visually-hidden", text: ` (${field.unit})` }) : null,
-      field.required ? h("span", { class: "field__required", text: " required" }) : null);
-    const input = field.kind === "number" && field.unit
-      ? h("div", { class: "ra__number" }, control, h("span", { class: "ra__unit", "aria-hidden": "true", text: field.unit }))
-      : control;
-    const error = h("p", { id: errorId, class: "field__error", hidden: true });
-    const wrapper = h("div", { class: "field", dataset: { testid: "ra-field", key: field.key } }, label, input, error);
-    control.addEventListener("input", () => this.#mark(field.key, null));
-    control.addEventListener("change", () => this.#mark(field.key, null));
-    this.controls.set(field.key, { field, control, wrapper, error });
-    return wrapper;
+  #render() {
+    this.fields.clear();
+    const live = this.dataset.fields.filter((field) => !field.archived).sort((a, b) => a.position - b.position);
+    for (const field of live) this.fields.set(field.key, new RaField(field, this.readScale));
+    this.body.replaceChildren(...[...this.fields.values()].map((f) => f.element));
   }
 
-  /** Values for `ra.save`: numbers as numbers, blanks left out. */
+  /** Every field from `values` (else its default); the time from `answeredAt` or now. */
+  #reset(values, answeredAt = null) {
+    for (const f of this.fields.values()) {
+      f.set(prefillValue(f.field, values));
+      f.mark(null);
+    }
+    this.when.value = toLocalInput(answeredAt ?? new Date());
+    this.when.max = toLocalInput(new Date(Date.now() + 5 * 60_000));
+  }
+
+  /** After "Save": keep the choices, clear the text, time back to now. */
+  #keepChoices() {
+    for (const f of this.fields.values()) {
+      if (!f.keeps) f.set(f.field.default ?? "");
+      f.mark(null);
+    }
+    this.when.value = toLocalInput(new Date());
+  }
+
   #values() {
     const values = {};
-    for (const [key, { field, control }] of this.controls) {
-      const raw = control.value.trim();
-      if (!raw) continue;
-      values[key] = field.kind === "number" && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    for (const [key, f] of this.fields) {
+      const value = f.get();
+      if (value !== undefined) values[key] = value;
+    }
+    if (this.editing) {  // keep what an archived field holds in the record being corrected
+      for (const [key, value] of Object.entries(this.editing.values)) if (!this.fields.has(key)) values[key] = value;
     }
     return values;
   }
 
-  /** Client-side check; returns the labels of problem fields (and marks them). */
-  #check(values) {
+  #check() {
     const problems = [];
-    for (const [key, { field, control }] of this.controls) {
-      let problem = null;
-      if (field.required && values[key] === undefined) problem = "Required.";
-      else if (field.kind === "number" && values[key] !== undefined && !(Number(values[key]) >= 0)) problem = "Enter a number, 0 or more.";
-      else if (field.kind === "number" && control.validity?.badInput) problem = "Enter a number, 0 or more.";
-      this.#mark(key, problem);
-      if (problem) problems.push(field.label);
+    for (const f of this.fields.values()) {
+      const problem = f.check();
+      f.mark(problem);
+      if (problem) problems.push(f.field.label);
     }
     return problems;
-  }
-
-  #mark(key, problem) {
-    const entry = this.controls.get(key);
-    if (!entry) return;
-    entry.wrapper.classList.toggle("field--invalid", Boolean(problem));
-    entry.error.hidden = !problem;
-    entry.error.textContent = problem ?? "";
-    if (problem) {
-      entry.control.setAttribute("aria-invalid", "true");
-      entry.control.setAttribute("aria-describedby", entry.error.id);
-    } else {
-      entry.control.removeAttribute("aria-invalid");
-      entry.control.removeAttribute("aria-describedby");
-    }
   }
 
   #showError(text) {
@@ -162,63 +169,151 @@ export class RaForm {
     this.error.hidden = false;
   }
 
-  async #save() {
+  async #save(clear) {
     if (!this.dataset || this.save.disabled) return;
     this.error.hidden = true;
-    const values = this.#values();
-    const problems = this.#check(values);
+    this.saved.textContent = "";
+    const problems = this.#check();
     if (problems.length) {
       this.#showError(`Please fill in: ${problems.join(", ")}.`);
       this.#focusFirstInvalid();
       return;
     }
-    this.save.disabled = true;
-    this.save.textContent = "Saving…";
+    const frame = { type: "ra.save", dataset_id: this.dataset.id, values: this.#values() };
+    const answeredAt = fromLocalInput(this.when.value);
+    if (answeredAt) frame.answered_at = answeredAt;
+    if (this.editing) frame.record_id = this.editing.id;
+    else if (this.chat) frame.chat_id = this.chat.id;
+    this.#busy(true);
+    let record;
     try {
-      await this.socket.request({ type: "ra.save", chat_id: this.chat.id, dataset_id: this.dataset.id, values });
+      record = await this.socket.request(frame);
     } catch (error) {
-      this.save.disabled = false;
-      this.save.textContent = "Save";
+      this.#busy(false);
       this.#showError(error.message);
       this.#highlightNamed(error.message);
       return;
     }
-    this.#showSaved();
-    this.close.focus();
+    this.#busy(false);
+    const corrected = Boolean(this.editing);
+    this.records = [record, ...this.records.filter((r) => r.id !== record.id)]
+      .sort((a, b) => (b.answered_at ?? "").localeCompare(a.answered_at ?? ""));
+    this.#showRecords(this.records);
+    if (corrected) this.#stopEditing(false);
+    if (clear || corrected) this.#reset({}, null);
+    else this.#keepChoices();
+    this.saved.textContent = corrected ? "Saved changes" : "Saved";
+    announce(this.saved.textContent);
+    this.focusFirst();
   }
 
-  /** The saved state: read-only fields, "Saved", Edit and Close Chat. */
-  #showSaved() {
-    for (const { control } of this.controls.values()) control.disabled = true;
-    this.save.hidden = true;
-    this.save.disabled = false;
+  #busy(busy) {
+    this.save.disabled = busy;
+    this.saveClear.disabled = busy;
+    this.save.textContent = busy ? "Saving…" : (this.editing ? "Save changes" : "Save");
+  }
+
+  async #loadMine() {
+    try {
+      const page = await this.socket.request({ type: "ra.list", limit: 5 });
+      this.#showRecords(page.records ?? []);
+    } catch {
+      this.#showRecords([]);
+    }
+  }
+
+  #showRecords(records) {
+    this.records = records;
+    this.listTitle.hidden = !records.length;
+    this.list.replaceChildren(...records.map((record) => this.#recordItem(record)));
+  }
+
+  #summary(record) {
+    const v = record.values ?? {};
+    const parts = [v.mode, v.location, v.question_type, v.read_scale ? `READ ${v.read_scale}` : null].filter(Boolean);
+    return [...new Set(parts)].join(" · ") || "Recorded";
+  }
+
+  #recordItem(record) {
+    const when = record.answered_at ? TIME.format(new Date(record.answered_at)) : "";
+    const question = record.values?.question;
+    const edit = h("button", { type: "button", class: "btn btn--small", "data-testid": "ra-record-edit", text: "Edit" });
+    const remove = h("button", { type: "button", class: "btn btn--small btn--danger", "data-testid": "ra-record-delete", text: "Delete" });
+    const confirm = h("span", { class: "ra-record__confirm", role: "group", "aria-label": "Delete this record?", hidden: true },
+      h("span", { text: "Delete this record?" }),
+      h("button", { type: "button", class: "btn btn--small btn--danger", "data-testid": "ra-delete-confirm", text: "Delete" }),
+      h("button", { type: "button", class: "btn btn--small", "data-testid": "ra-delete-cancel", text: "Keep" }));
+    const [yes, no] = confirm.querySelectorAll("button");
+    const item = h("li", { class: "ra-record", "data-testid": "ra-record", dataset: { id: record.id } },
+      h("p", { class: "ra-record__line" }, h("time", { datetime: record.answered_at ?? "", text: when }), " — ", this.#summary(record)),
+      question ? h("p", { class: "ra-record__question", text: question }) : null,
+      h("div", { class: "ra-record__actions" }, edit, remove, confirm));
+    edit.addEventListener("click", () => this.#startEditing(record));
+    remove.addEventListener("click", () => {
+      remove.hidden = true;
+      confirm.hidden = false;
+      no.focus();
+    });
+    no.addEventListener("click", () => {
+      confirm.hidden = true;
+      remove.hidden = false;
+      remove.focus();
+    });
+    yes.addEventListener("click", () => this.#delete(record, yes));
+    return item;
+  }
+
+  async #startEditing(record) {
+    if (record.dataset_id !== this.dataset.id) await this.load(record.dataset_id);
+    this.editing = record;
+    this.#reset(record.values, record.answered_at);
+    this.save.textContent = "Save changes";
+    this.saveClear.hidden = true;
+    this.cancelEdit.hidden = false;
+    this.saved.textContent = "";
+    this.element.classList.add("ra--editing");
+    this.focusFirst();
+  }
+
+  #stopEditing(restore) {
+    this.editing = null;
     this.save.textContent = "Save";
-    this.saved.hidden = false;
-    this.edit.hidden = false;
-    this.close.hidden = false;
+    this.saveClear.hidden = false;
+    this.cancelEdit.hidden = true;
+    this.element.classList.remove("ra--editing");
+    if (restore) {
+      this.#reset({}, null);
+      this.focusFirst();
+    }
   }
 
-  /** Edit: the fields editable again; Save corrects the saved record. */
-  #editing() {
-    for (const { control } of this.controls.values()) control.disabled = false;
-    this.saved.hidden = true;
-    this.edit.hidden = true;
-    this.close.hidden = true;
-    this.save.hidden = false;
+  async #delete(record, button) {
+    button.disabled = true;
+    try {
+      await this.socket.request({ type: "ra.delete", record_id: record.id });
+    } catch (error) {
+      button.disabled = false;
+      this.#showError(error.message);
+      return;
+    }
+    if (this.editing?.id === record.id) this.#stopEditing(true);
+    this.#showRecords(this.records.filter((r) => r.id !== record.id));
+    this.saved.textContent = "Deleted";
+    announce("Record deleted");
     this.focusFirst();
   }
 
   /** Highlight the fields whose label a server message names. */
   #highlightNamed(message) {
     const text = message.toLowerCase();
-    for (const [key, { field }] of this.controls) {
-      if (text.includes(field.label.toLowerCase()) || text.includes(key.toLowerCase())) this.#mark(key, "Please check this field.");
+    for (const [key, f] of this.fields) {
+      if (text.includes(f.field.label.toLowerCase()) || text.includes(key.toLowerCase())) f.mark("Please check this field.");
     }
     this.#focusFirstInvalid();
   }
 
   #focusFirstInvalid() {
-    [...this.controls.values()].find(({ control }) => control.getAttribute("aria-invalid") === "true")?.control.focus();
+    [...this.fields.values()].find((f) => f.invalid)?.focus();
   }
 
   async #close() {

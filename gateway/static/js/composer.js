@@ -59,6 +59,16 @@ export class Composer extends HTMLElement {
     this.#box.maxLength = value;
   }
 
+  /** Change the box's placeholder and accessible label (e.g. for an internal note). */
+  setPrompt(label, placeholder) {
+    this.connectedCallback();
+    this.setAttribute("label", label);
+    this.setAttribute("placeholder", placeholder);
+    this.#box.placeholder = placeholder;
+    const labelEl = this.querySelector(`label[for="${this.#box.id}"]`);
+    if (labelEl) labelEl.textContent = label;
+  }
+
   get disabled() {
     return this.hasAttribute("disabled");
   }

@@ -10,7 +10,9 @@
  * - Reconnects with exponential backoff and jitter, then re-sends `chat.subscribe`
  *   for each subscribed chat with the highest seq it has without gaps.
  * - `message` events are de-duplicated by seq per chat (live frames and `history`
- *   both feed them).
+ *   both feed them). A patron never receives internal notes, so their seqs have
+ *   gaps: a `history` frame's `top_seq` marks everything up to it as covered, so a
+ *   reconnect never asks for the gap again.
  * - `send()` keeps a message until it is acknowledged and retries it with the same
  *   `cmid` after a timeout or a reconnect.
  *
@@ -54,10 +56,29 @@ class SeqTracker {
 
   /** Record `seq`; false when it was already seen. */
   add(seq) {
-    if (this.seen.has(seq)) return false;
+    if (this.seen.has(seq) || seq <= this.contiguous) return false;
     this.seen.add(seq);
-    while (this.seen.has(this.contiguous + 1)) this.contiguous += 1;
+    this.#advance();
     return true;
+  }
+
+  /**
+   * Everything up to `seq` has been delivered or is not ours to see (a patron's
+   * history skips internal notes, leaving gaps): move `contiguous` past the gaps, so
+   * a reconnect asks only for what came after.
+   */
+  coverTo(seq) {
+    if (!(seq > this.contiguous)) return;
+    this.contiguous = seq;
+    for (const known of this.seen) if (known <= seq) this.seen.delete(known);
+    this.#advance();
+  }
+
+  #advance() {
+    while (this.seen.has(this.contiguous + 1)) {
+      this.contiguous += 1;
+      this.seen.delete(this.contiguous);
+    }
   }
 }
 
@@ -162,9 +183,21 @@ export class RefdeskSocket extends EventTarget {
    * Send a chat message; it is kept and retried with the same cmid until acknowledged.
    * @returns {{cmid: string, done: Promise<Object>}} `done` resolves with the SendAck
    */
-  send(chatId, body, cmid = newCmid()) {
+  send(chatId, body, cmid = newCmid(), { internal = false } = {}) {
+    const frame = { type: "chat.send", chat_id: chatId, cmid, body };
+    if (internal) frame.internal = true; // an operator's internal note: staff only
+    return this.sendKept(frame);
+  }
+
+  /**
+   * Send a frame that carries a `cmid` (`chat.send`, `internal.send` …), kept and
+   * retried with that cmid until acknowledged, like {@link send}.
+   * @returns {{cmid: string, done: Promise<Object>}} `done` resolves with the ack
+   */
+  sendKept(frame) {
+    const cmid = frame.cmid ?? newCmid();
     const done = new Promise((resolve, reject) => {
-      const entry = { frame: { type: "chat.send", chat_id: chatId, cmid, body }, resolve, reject, attempts: 0, inFlight: false };
+      const entry = { frame: { ...frame, cmid }, resolve, reject, attempts: 0, inFlight: false };
       this.#outbox.set(cmid, entry);
       if (this.#state === "open") this.#transmit(cmid, entry);
     });
@@ -176,9 +209,10 @@ export class RefdeskSocket extends EventTarget {
     this.notify({ type: "chat.typing", chat_id: chatId, typing: Boolean(typing) });
   }
 
-  /** True when the message with this seq was already delivered for the chat. */
+  /** True when the message with this seq was already delivered (or passed) for the chat. */
   hasSeq(chatId, seq) {
-    return this.#chats.get(chatId)?.seen.has(seq) ?? false;
+    const tracker = this.#chats.get(chatId);
+    return tracker ? seq <= tracker.contiguous || tracker.seen.has(seq) : false;
   }
 
   // ---- connection ----------------------------------------------------------
@@ -334,7 +368,12 @@ export class RefdeskSocket extends EventTarget {
   }
 
   #history(frame) {
-    for (const message of frame.messages ?? []) this.#deliver(frame.chat_id, message);
+    const messages = frame.messages ?? [];
+    for (const message of messages) this.#deliver(frame.chat_id, message);
+    // The history holds every message we may see up to top_seq (or up to its last one
+    // when there is more): seqs it skipped (internal notes, for a patron) count as covered.
+    const covered = frame.more ? messages.at(-1)?.seq : frame.top_seq;
+    if (frame.chat_id && typeof covered === "number") this.#tracker(frame.chat_id).coverTo(covered);
     if (frame.more && this.#subscribed.has(frame.chat_id)) this.#sendSubscribe(frame.chat_id);
   }
 

@@ -3,7 +3,9 @@
  *
  * A `role="log"` list (announced politely as messages arrive). Each message is an
  * `<li data-testid="message" data-seq data-author-kind data-cmid>`; the viewer's own
- * messages also get `msg--mine`. Text is always inserted as text nodes.
+ * messages also get `msg--mine`; internal notes (staff only) get `msg--internal`,
+ * `data-internal` and the label "Internal note — not seen by the patron". Text is
+ * always inserted as text nodes.
  * Own messages show at once as "pending" entries (by cmid) and are replaced by the
  * stored message when it arrives.
  */
@@ -12,6 +14,7 @@ import { linkify } from "./links.js";
 import { formatClock } from "./time.js";
 
 const NEAR_BOTTOM_PX = 80;
+const INTERNAL_LABEL = "Internal note — not seen by the patron";
 
 export class Transcript extends HTMLElement {
   #list = null;
@@ -45,10 +48,10 @@ export class Transcript extends HTMLElement {
     });
   }
 
-  /** Show an own message that is being sent. */
-  addPending(cmid, body, authorName) {
+  /** Show an own message that is being sent (`internal`: an operator's internal note). */
+  addPending(cmid, body, authorName, { internal = false } = {}) {
     this.connectedCallback();
-    const item = this.#render({ cmid, body, author_kind: this.viewer, author_name: authorName, sent_at: null });
+    const item = this.#render({ cmid, body, author_kind: this.viewer, author_name: authorName, sent_at: null, internal });
     item.classList.add("msg--pending");
     item.dataset.pending = "true";
     item.querySelector(".msg__meta").append(h("span", { class: "msg__state", text: "Sending…" }));
@@ -102,17 +105,21 @@ export class Transcript extends HTMLElement {
     const kind = message.author_kind;
     const mine = kind === this.viewer;
     const item = h("li", {
-      class: `msg msg--${kind}${mine ? " msg--mine" : ""}`,
+      class: `msg msg--${kind}${mine ? " msg--mine" : ""}${message.internal ? " msg--internal" : ""}`,
       dataset: { testid: "message", authorKind: kind, cmid: message.cmid ?? "" },
     });
     if (message.seq !== undefined) item.dataset.seq = String(message.seq);
+    if (message.internal) item.dataset.internal = "true";
     const body = h("p", { class: "msg__body" }, linkify(message.body));
+    // Internal notes (staff only) say so in words, not only in colour.
+    const label = message.internal ? h("p", { class: "msg__internal", "data-testid": "internal-label", text: INTERNAL_LABEL }) : null;
     if (kind === "system") {
-      item.append(body, timeElement(message.sent_at));
+      item.append(...[label, body, timeElement(message.sent_at)].filter(Boolean));
       return item;
     }
     const who = mine && this.viewer === "patron" ? "You" : message.author_name;
-    item.append(h("div", { class: "msg__meta" }, h("span", { class: "msg__author", text: who }), timeElement(message.sent_at)), body);
+    const meta = h("div", { class: "msg__meta" }, h("span", { class: "msg__author", text: who }), timeElement(message.sent_at));
+    item.append(...[meta, label, body].filter(Boolean));
     return item;
   }
 }

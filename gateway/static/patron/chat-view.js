@@ -12,6 +12,9 @@ import { announce } from "../static/js/dom.js";
 import { RefdeskSocket } from "../static/js/socket.js";
 import { TypingIndicator, TypingSignaller } from "../static/js/typing.js";
 import { tellParent } from "./embed.js";
+import { Rating } from "./rating.js";
+import { ScreenshareCard } from "./screenshare-card.js";
+import { TranscriptRequest } from "./transcript-request.js";
 import "../static/js/transcript.js";
 import "../static/js/composer.js";
 
@@ -37,6 +40,9 @@ export class PatronChat {
     this.socket = new RefdeskSocket(saved.token);
     this.signaller = new TypingSignaller((typing) => this.socket.typing(saved.chat_id, typing));
     this.listening = new AbortController(); // removes the page-element listeners on destroy()
+    this.rating = new Rating($("rating-slot"), this.socket, saved.chat_id); // "How was this chat?"
+    this.screenshare = new ScreenshareCard(this.socket, saved.chat_id, this.el.ended); // the consent card
+    this.transcriptRequest = new TranscriptRequest(this.socket, saved.chat_id, this.el.ended); // "Email me a transcript"
     this.#wire(onExpired, onNewChat);
   }
 
@@ -67,6 +73,9 @@ export class PatronChat {
     this.typing.hide();
     this.socket.stop();
     this.listening.abort();
+    this.rating.hide();
+    this.screenshare.destroy();
+    this.transcriptRequest.destroy();
     this.el.section.hidden = true;
     this.el.transcript.clear();
     this.el.composer.value = "";
@@ -155,6 +164,8 @@ export class PatronChat {
     this.#closeConfirm(false);
     this.el.conn.hidden = true;
     this.el.ended.hidden = false;
+    this.transcriptRequest.show(this.chat);
+    this.rating.show(this.chat);
     this.setStatus("Chat ended", "ended");
     if (refocus) this.el.endedText.focus();
     else announce("This chat has ended.");

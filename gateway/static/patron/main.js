@@ -27,6 +27,10 @@ const form = new StartForm($("start-form"), {
     sessionStorage.setItem(PROFILE_KEY, JSON.stringify(patron));
     openChat(saved);
   },
+  onTicket: (answer, patron) => {
+    sessionStorage.setItem(PROFILE_KEY, JSON.stringify(patron));
+    showTicketSent(answer);
+  },
 });
 
 if (embedded) document.documentElement.classList.add("embedded");
@@ -57,6 +61,7 @@ function showDepartment() {
   const offline = current ? !current.online : false;
   $("offline-note").hidden = !offline;
   $("start-lead").hidden = offline;
+  form.setOffline(offline);
   if (current) setStatus(current.online ? "A librarian is online" : "No one is online right now", current.online ? "online" : "offline");
 }
 
@@ -96,6 +101,22 @@ function showStart(message = "") {
   clearInterval(state.refresh);
   state.refresh = setInterval(loadDepartments, REFRESH_MS);
 }
+
+/** The offline form was sent: a calm confirmation naming where the answer will go. */
+function showTicketSent(answer) {
+  clearInterval(state.refresh);
+  $("start").hidden = true;
+  $("ticket-sent-email").textContent = answer.email;
+  $("ticket-sent").hidden = false;
+  setStatus("Question received", "waiting");
+  $("ticket-sent-title").focus();
+}
+
+$("ticket-again").addEventListener("click", () => {
+  $("ticket-sent").hidden = true;
+  showStart();
+  form.focus();
+});
 
 function openChat(saved) {
   clearInterval(state.refresh);

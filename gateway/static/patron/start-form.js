@@ -2,6 +2,10 @@
  * The patron's start form: name, optional email, question → POST /api/patron/chats.
  * Test ids: patron-name, patron-email, patron-question, start-chat, start-error.
  *
+ * When nobody is monitoring the department the same form is the offline form
+ * (`setOffline(true)`): the email becomes required and the question is sent as a
+ * ticket (POST /api/patron/tickets) — a librarian answers by email.
+ *
  * Each question gets a random `request_id`, kept in sessionStorage until its chat is
  * created: pressing Start again after an error (the answer was lost, the service was
  * slow) sends the same id, so the gateway answers the chat the first attempt may have
@@ -39,11 +43,14 @@ export class StartForm {
    * @param {{departmentId: () => string, pageUrl: string|null, onStarted: (answer: Object, patron: Object) => void}} options
    *   `onStarted` receives the 201 answer ({chat_id, token, chat}) and {name, email}
    */
-  constructor(form, { departmentId, pageUrl, onStarted }) {
+  constructor(form, { departmentId, pageUrl, onStarted, onTicket = () => {} }) {
     this.form = form;
     this.departmentId = departmentId;
     this.pageUrl = pageUrl;
     this.onStarted = onStarted;
+    this.onTicket = onTicket;
+    this.offline = false;
+    this.emailNote = form.querySelector("label[for=patron-email] .field__note");
     this.fields = { name: form.elements.name, email: form.elements.email, question: form.elements.question };
     this.error = form.querySelector("[data-testid=start-error]");
     this.submit = form.querySelector("[data-testid=start-chat]");
@@ -52,6 +59,19 @@ export class StartForm {
       this.#start();
     });
     for (const [key, input] of Object.entries(this.fields)) input.addEventListener("input", () => this.#mark(key, ""));
+  }
+
+  /**
+   * Switch between starting a chat and leaving a question by email (offline form):
+   * offline, the email is required and the button reads "Send question".
+   * @param {boolean} offline
+   */
+  setOffline(offline) {
+    this.offline = offline;
+    this.fields.email.required = offline;
+    if (this.emailNote) this.emailNote.textContent = offline ? "(we'll answer you here)" : "(optional, for a follow-up)";
+    this.submit.textContent = offline ? "Send question" : "Start Chat";
+    this.form.dataset.mode = offline ? "offline" : "chat";
   }
 
   /** Pre-fill name and email (e.g. for a second chat) and clear the question. */
@@ -80,7 +100,8 @@ export class StartForm {
   #check(values) {
     const problems = {
       name: values.name ? "" : "Please tell us your name.",
-      email: values.email && this.fields.email.validity.typeMismatch ? "That email address doesn't look right." : "",
+      email: this.offline && !values.email ? "Please give your email address so we can answer you."
+        : values.email && this.fields.email.validity.typeMismatch ? "That email address doesn't look right." : "",
       question: values.question ? "" : "Please type your question.",
     };
     for (const [key, text] of Object.entries(problems)) this.#mark(key, text);
@@ -101,19 +122,21 @@ export class StartForm {
     if (values.email) body.email = values.email;
     if (this.pageUrl) body.page_url = this.pageUrl.slice(0, 2000);
     body.request_id = requestIdFor(body);
+    const offline = this.offline;
     this.submit.disabled = true;
-    this.submit.textContent = "Starting…";
+    this.submit.textContent = offline ? "Sending…" : "Starting…";
     try {
-      const answer = await api("/api/patron/chats", { method: "POST", body });
+      const answer = await api(offline ? "/api/patron/tickets" : "/api/patron/chats", { method: "POST", body });
       sessionStorage.removeItem(PENDING_KEY);
-      this.onStarted(answer, { name: values.name, email: values.email });
+      if (offline) this.onTicket(answer, { name: values.name, email: values.email });
+      else this.onStarted(answer, { name: values.name, email: values.email });
     } catch (error) {
       this.error.textContent = error.message;
       this.error.hidden = false;
       if (/e-?mail/i.test(error.message)) this.#mark("email", "Please check your email address.");
     } finally {
       this.submit.disabled = false;
-      this.submit.textContent = "Start Chat";
+      this.submit.textContent = this.offline ? "Send question" : "Start Chat";
     }
   }
 }
