@@ -94,16 +94,18 @@ async def ra_form(session: Session, frame: RaForm) -> dict[str, Any]:
     profile = session.profile  # 403 for a patron
     dataset_request = DatasetRequest(dataset_id=frame.dataset_id)
     now = utcnow().replace(microsecond=0)
-    datasets = session.call(DATASET_LIST, DatasetListRequest(), DatasetList)
     if frame.chat_id is None:
-        dataset, listed = await asyncio.gather(session.call(DATASET_GET, dataset_request, Dataset), datasets)
+        dataset, listed = await asyncio.gather(
+            session.call(DATASET_GET, dataset_request, Dataset),
+            session.call(DATASET_LIST, DatasetListRequest(), DatasetList))
         prefill: dict[str, Any] = {"operator_id": profile.id, "answered_at": now}
         records: list[RaRecord] = []
     else:
         chat = await session.chat(frame.chat_id)
         owner = policy.check_ra(profile, chat)
         dataset, listed, excerpt, page = await asyncio.gather(
-            session.call(DATASET_GET, dataset_request, Dataset), datasets, _excerpt(session, chat.id),
+            session.call(DATASET_GET, dataset_request, Dataset),
+            session.call(DATASET_LIST, DatasetListRequest(), DatasetList), _excerpt(session, chat.id),
             session.call(RECORD_LIST, RecordListRequest(chat_id=chat.id, limit=FORM_RECORDS), RecordPage))
         prefill = {**policy.ra_prefill(chat, owner), "answer": excerpt, "answered_at": now}
         records = page.records
@@ -121,18 +123,20 @@ async def ra_save(session: Session, frame: RaSave) -> RaRecord:
     when = answered_at(frame.answered_at, utcnow())
     if frame.record_id is not None:
         update = RecordUpdate(record_id=frame.record_id, actor_id=profile.id, actor_is_admin=profile.is_admin,
-                              answered_at=when, values=frame.values)
+                              actor_name=profile.nickname, answered_at=when, values=frame.values)
         return await session.call(RECORD_UPDATE, update, RaRecord)
     if frame.chat_id is not None:
         chat = await session.chat(frame.chat_id)
         owner = policy.check_ra(profile, chat)
-        record = RecordCreate(dataset_id=frame.dataset_id, operator_id=owner, actor_id=profile.id, chat_id=chat.id,
-                              department_id=chat.department_id, answered_at=when, values=frame.values)
+        record = RecordCreate(dataset_id=frame.dataset_id, operator_id=owner, actor_id=profile.id,
+                              actor_name=profile.nickname, chat_id=chat.id, department_id=chat.department_id,
+                              answered_at=when, values=frame.values)
     else:
         if frame.department_id is not None:
             policy.check_member(profile, frame.department_id)
         record = RecordCreate(dataset_id=frame.dataset_id, operator_id=profile.id, actor_id=profile.id,
-                              department_id=frame.department_id, answered_at=when, values=frame.values)
+                              actor_name=profile.nickname, department_id=frame.department_id, answered_at=when,
+                              values=frame.values)
     return await session.call(RECORD_CREATE, record, RaRecord)
 
 
@@ -140,7 +144,8 @@ async def ra_delete(session: Session, frame: RaDelete) -> RaRecord:
     """``ra.delete``: delete a record (its author or an admin); the reply has
     ``deleted_at`` set."""
     profile = session.profile
-    ref = RecordRef(record_id=frame.record_id, actor_id=profile.id, actor_is_admin=profile.is_admin)
+    ref = RecordRef(record_id=frame.record_id, actor_id=profile.id, actor_is_admin=profile.is_admin,
+                    actor_name=profile.nickname)
     return await session.call(RECORD_DELETE, ref, RaRecord)
 
 
@@ -174,13 +179,13 @@ async def ra_datasets(session: Session, frame: RaDatasets) -> DatasetList:
     if frame.include_archived:
         _require_admin(session)
     else:
-        session.profile  # noqa: B018 — 403 for a patron
+        policy.require_operator(session.identity)
     return await session.call(DATASET_LIST, DatasetListRequest(include_archived=frame.include_archived), DatasetList)
 
 
 async def ra_dataset(session: Session, frame: RaDataset) -> Dataset:
     """``ra.dataset``: one dataset with every field (archived ones flagged)."""
-    session.profile  # noqa: B018 — 403 for a patron
+    policy.require_operator(session.identity)
     return await session.call(DATASET_GET, DatasetRequest(dataset_id=frame.dataset_id), Dataset)
 
 

@@ -12,6 +12,7 @@ which every service has in the same shape.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -137,11 +138,31 @@ async def migrate(dsn: str, schema: str, directory: Path) -> list[str]:
         await conn.close()
 
 
+STARTUP_WAIT_SECONDS = 60.0
+"""How long :func:`ensure_database` waits for a server that answers "the database
+system is starting up" (a freshly started or recovering PostgreSQL)."""
+
+
+async def _connect_when_ready(dsn: str) -> asyncpg.Connection:
+    """Connect, retrying every 0.2 s while the server is still starting up (at most
+    :data:`STARTUP_WAIT_SECONDS`)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_WAIT_SECONDS
+    while True:
+        try:
+            return await asyncpg.connect(dsn)
+        except asyncpg.CannotConnectNowError:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
 async def ensure_database(dsn: str) -> None:
     """Create the database named in ``dsn`` if it does not exist (connecting to the
-    server's ``postgres`` database to do so)."""
+    server's ``postgres`` database to do so). A server still starting up is waited
+    for (:data:`STARTUP_WAIT_SECONDS`)."""
     try:
-        conn = await asyncpg.connect(dsn)
+        conn = await _connect_when_ready(dsn)
     except asyncpg.InvalidCatalogNameError:
         base, _, name = dsn.rpartition("/")
         name = name.split("?")[0]

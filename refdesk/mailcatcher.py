@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import html
 import json
+import logging
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -459,6 +460,7 @@ def main() -> None:
 
     settings = get_settings()
     configure_logging("mailcatcher", level=settings.log_level, fmt=settings.log_format)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection at INFO
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -287,6 +287,7 @@ class Actor(Request):
 
     actor_id: str = Field(min_length=1, max_length=64)
     actor_is_admin: bool = False
+    actor_name: str | None = Field(default=None, max_length=100)
 
 
 class RecordCreate(Request):
@@ -295,7 +296,8 @@ class RecordCreate(Request):
     Attributes:
         operator_id: who answered the question (the record's author).
         actor_id: who entered it (an admin may enter a chat's record for its owner);
-            None means ``operator_id``. Written to the audit trail.
+            None means ``operator_id``. Written to the audit trail, with
+            ``actor_name`` (their nickname, for people reading the trail).
         chat_id: the chat the question came by; None for a hand entry (desk, phone,
             email). A chat may have any number of records (one per question).
         answered_at: when the question was answered (aware, UTC on the wire); None
@@ -308,6 +310,7 @@ class RecordCreate(Request):
     dataset_id: str
     operator_id: str
     actor_id: str | None = None
+    actor_name: str | None = Field(default=None, max_length=100)
     chat_id: str | None = None
     department_id: str | None = None
     answered_at: datetime | None = None
@@ -384,14 +387,16 @@ AuditAction = Literal["create", "update", "delete"]
 
 
 class AuditEntry(Reply):
-    """One change of a record: who (``actor_id``), when (``at``, UTC), what
-    (``action``), the record before and after (``None`` before a create), and
-    ``changed``: the keys whose value differs (``answered_at`` included)."""
+    """One change of a record: who (``actor_id``, ``actor_name`` their nickname then),
+    when (``at``, UTC), what (``action``), the record before and after (``None``
+    before a create), and ``changed``: the keys whose value differs (``answered_at``
+    included)."""
 
     id: int
     record_id: str
     action: AuditAction
     actor_id: str
+    actor_name: str | None = None
     at: datetime
     before: dict[str, Any] | None
     after: dict[str, Any] | None

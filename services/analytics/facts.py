@@ -67,7 +67,9 @@ class ChatFacts:
         page_url: the page the widget was on.
         state: the furthest lifecycle state seen.
         queued_at: when the patron's chat entered the queue.
-        claimed_at / first_operator_id: the earliest claim and who made it.
+        claimed_at: the earliest claim (the queue keeps it through transfers).
+        first_operator_id / first_operator_at: who claimed first — the owner named by
+            the earliest event (by ``occurred_at``) that names one — and that event's time.
         operator_id / owner_at: the chat's last owner and the time of the event that
             said so (latest ``occurred_at``).
         first_response_at: ``sent_at`` of the earliest operator message that is not an
@@ -94,6 +96,7 @@ class ChatFacts:
     queued_at: datetime | None = None
     claimed_at: datetime | None = None
     first_operator_id: str | None = None
+    first_operator_at: datetime | None = None
     operator_id: str | None = None
     owner_at: datetime | None = None
     first_response_at: datetime | None = None
@@ -174,9 +177,9 @@ def apply_chat_event(fact: ChatFacts, event: ChatEvent) -> ChatFacts:
         (fact.department_at, fact.department_id, fact.patron_name) if fact.department_at else None,
         (at, chat.department_id, chat.patron_name),
     )
-    claim = _earliest(
-        (fact.claimed_at, fact.first_operator_id or "") if fact.claimed_at else None,
-        (chat.claimed_at, chat.claimed_by or "") if chat.claimed_at else None,
+    first_operator = _earliest(
+        (fact.first_operator_at, fact.first_operator_id) if fact.first_operator_at else None,
+        (at, chat.claimed_by) if chat.claimed_by else None,
     )
     owner = _latest(
         (fact.owner_at, fact.operator_id) if fact.owner_at else None,
@@ -205,8 +208,9 @@ def apply_chat_event(fact: ChatFacts, event: ChatEvent) -> ChatFacts:
         page_url=min(filter(None, (fact.page_url, chat.page_url)), default=None),
         state=state,
         queued_at=min(filter(None, (fact.queued_at, chat.queued_at))),
-        claimed_at=claim[0] if claim else None,
-        first_operator_id=(claim[1] or None) if claim else None,
+        claimed_at=min(filter(None, (fact.claimed_at, chat.claimed_at)), default=None),
+        first_operator_id=first_operator[1] if first_operator else None,
+        first_operator_at=first_operator[0] if first_operator else None,
         operator_id=owner[1] if owner else None, owner_at=owner[0] if owner else None,
         ended_at=ended[0] if ended else None, ended_by=(ended[1] or None) if ended else None,
         closed_at=min(filter(None, (fact.closed_at, chat.closed_at)), default=None),

@@ -73,8 +73,11 @@ class FactsStore:
                 "INSERT INTO fact_events (key) VALUES ($1) ON CONFLICT DO NOTHING RETURNING key", key
             ) is None:
                 return False
+            # The row must exist before it is locked: two first events of one chat would
+            # otherwise both fold into an empty fact and the second write lose the first.
+            await conn.execute("INSERT INTO chat_facts (chat_id) VALUES ($1) ON CONFLICT DO NOTHING", chat_id)
             row = await conn.fetchrow(f"SELECT {_SELECT} FROM chat_facts WHERE chat_id = $1 FOR UPDATE", chat_id)
-            before = _fact(row) if row else ChatFacts(chat_id=chat_id)
+            before = _fact(row)
             await conn.execute(_INSERT, *_row(change(before)))
             return True
 

@@ -91,7 +91,7 @@ class RaHandlers:
             department_id = await self._chat_department(request.chat_id)
         return await self._store.create_record(
             dataset_id=dataset.id, operator_id=request.operator_id, actor_id=request.actor_id or request.operator_id,
-            chat_id=request.chat_id, department_id=department_id, answered_at=answered_at, values=values,
+            actor_name=request.actor_name, chat_id=request.chat_id, department_id=department_id, answered_at=answered_at, values=values,
         )
 
     async def update_record(self, request: RecordUpdate) -> RaRecord:
@@ -116,7 +116,7 @@ class RaHandlers:
             ra.check_may_change(record, request.actor_id, request.actor_is_admin)
             return "update", values, answered_at or record.answered_at
 
-        updated = await self._store.change_record(request.record_id, request.actor_id, change)
+        updated = await self._store.change_record(request.record_id, request.actor_id, request.actor_name, change)
         if updated is None:
             raise NotFound(_GONE)
         return updated
@@ -135,7 +135,7 @@ class RaHandlers:
             ra.check_may_change(record, request.actor_id, request.actor_is_admin)
             return "delete", record.values, record.answered_at
 
-        deleted = await self._store.change_record(request.record_id, request.actor_id, change)
+        deleted = await self._store.change_record(request.record_id, request.actor_id, request.actor_name, change)
         if deleted is None:
             raise NotFound(_GONE)
         return deleted

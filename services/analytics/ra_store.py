@@ -110,8 +110,9 @@ class RaStore:
 
     # -- records -----------------------------------------------------------------------
 
-    async def create_record(self, *, dataset_id: str, operator_id: str, actor_id: str, chat_id: str | None,
-                            department_id: str | None, answered_at: datetime, values: dict[str, Any]) -> RaRecord:
+    async def create_record(self, *, dataset_id: str, operator_id: str, actor_id: str, actor_name: str | None,
+                            chat_id: str | None, department_id: str | None, answered_at: datetime,
+                            values: dict[str, Any]) -> RaRecord:
         """Store a new record and its ``create`` audit entry in one transaction."""
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
@@ -121,7 +122,7 @@ class RaStore:
                 new_id(), dataset_id, operator_id, chat_id, department_id, values, answered_at, actor_id,
             )
             record = record_of(row)
-            await _audit(conn, record.id, "create", actor_id, None, ra.snapshot(record))
+            await _audit(conn, record.id, "create", actor_id, actor_name, None, ra.snapshot(record))
         return record
 
     async def get_record(self, record_id: str, *, lock_in: asyncpg.Connection | None = None) -> RaRecord | None:
@@ -131,7 +132,8 @@ class RaStore:
         row = await conn.fetchrow(f"SELECT {RECORD_COLUMNS} FROM ra_records WHERE id = $1{suffix}", record_id)
         return record_of(row) if row else None
 
-    async def change_record(self, record_id: str, actor_id: str, change: Any) -> RaRecord | None:
+    async def change_record(self, record_id: str, actor_id: str, actor_name: str | None,
+                            change: Any) -> RaRecord | None:
         """Lock the record, call ``change(record)`` — which checks and returns
         ``(action, values, answered_at)`` — store the result and its audit entry in one
         transaction, and return the record as stored (None when there is no record).
@@ -151,7 +153,7 @@ class RaStore:
                     f" WHERE id = $1 RETURNING {RECORD_COLUMNS}",
                     record_id, values, answered_at, actor_id)
             after = record_of(row)
-            await _audit(conn, record_id, action, actor_id, ra.snapshot(before), ra.snapshot(after))
+            await _audit(conn, record_id, action, actor_id, actor_name, ra.snapshot(before), ra.snapshot(after))
         return after
 
     async def newest_for_chat(self, dataset_id: str, chat_id: str) -> RaRecord | None:
@@ -177,7 +179,7 @@ class RaStore:
     async def history(self, record_id: str) -> list[AuditEntry]:
         """The record's audit entries, oldest first."""
         rows = await self._pool.fetch(
-            "SELECT id, record_id, action, actor_id, at, before, after, changed FROM ra_record_audit"
+            "SELECT id, record_id, action, actor_id, actor_name, at, before, after, changed FROM ra_record_audit"
             " WHERE record_id = $1 ORDER BY id", record_id,
         )
         return [AuditEntry(**dict(row)) for row in rows]
@@ -188,10 +190,10 @@ def _field_row(dataset_id: str, f: DatasetField) -> tuple[Any, ...]:
             f.position, f.archived)
 
 
-async def _audit(conn: asyncpg.Connection, record_id: str, action: str, actor_id: str,
+async def _audit(conn: asyncpg.Connection, record_id: str, action: str, actor_id: str, actor_name: str | None,
                  before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
     await conn.execute(
-        "INSERT INTO ra_record_audit (record_id, action, actor_id, before, after, changed)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
-        record_id, action, actor_id, before, after, ra.changed_keys(before, after),
+        "INSERT INTO ra_record_audit (record_id, action, actor_id, actor_name, before, after, changed)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        record_id, action, actor_id, actor_name, before, after, ra.changed_keys(before, after),
     )

@@ -197,26 +197,31 @@ def reports_router(pool: asyncpg.Pool, tz_name: str, operator: Callable[..., Tok
 
     add("coverage", m.Report[m.CoverageRow], coverage)
 
-    def field_report(name: str, fixed: str | None) -> Callable:
-        async def handler(
-            q: Annotated[Query_, Depends(params)], who: Annotated[Access, Depends(access)],
-            dataset_id: Annotated[str, Query(pattern=ID_PATTERN, description="The Reference Analytics dataset.")] = DEFAULT_DATASET_ID,
-            field: Annotated[str | None, Query(pattern=ID_PATTERN, description="The field's key (by-field only).")] = None,
-        ) -> Any:
-            key = fixed or field
-            if not key:
-                raise HTTPException(422, "Name the Reference Analytics field to count: field=<key>.")
-            values = await record_field_values(
-                pool, dataset_id=dataset_id, field=key, start=q.period.utc_start, end=q.period.utc_end,
-                departments=_visible(who, q.department_id), operator_id=q.operator_id, viewer_id=who.operator_id,
-            )
-            return answer(name, q, reports.field_counts(values), filters={"dataset_id": dataset_id, "field": key})
+    async def field_rows(name: str, q: Query_, who: Access, dataset_id: str, key: str) -> Any:
+        values = await record_field_values(
+            pool, dataset_id=dataset_id, field=key, start=q.period.utc_start, end=q.period.utc_end,
+            departments=_visible(who, q.department_id), operator_id=q.operator_id, viewer_id=who.operator_id,
+        )
+        return answer(name, q, reports.field_counts(values), filters={"dataset_id": dataset_id, "field": key})
+
+    DatasetParam = Annotated[str, Query(pattern=ID_PATTERN, description="The Reference Analytics dataset.")]
+
+    def field_report(name: str, key: str) -> Callable:
+        async def handler(q: Annotated[Query_, Depends(params)], who: Annotated[Access, Depends(access)],
+                          dataset_id: DatasetParam = DEFAULT_DATASET_ID) -> Any:
+            return await field_rows(name, q, who, dataset_id, key)
 
         return handler
 
     for name, key in FIELD_REPORTS.items():
         add(name, m.Report[m.FieldValueRow], field_report(name, key))
-    add("by-field", m.Report[m.FieldValueRow], field_report("by-field", None))
+
+    async def by_field(q: Annotated[Query_, Depends(params)], who: Annotated[Access, Depends(access)],
+                       field: Annotated[str, Query(pattern=ID_PATTERN, description="The field's key.")],
+                       dataset_id: DatasetParam = DEFAULT_DATASET_ID) -> Any:
+        return await field_rows("by-field", q, who, dataset_id, field)
+
+    add("by-field", m.Report[m.FieldValueRow], by_field)
 
     @router.post("/admin/rebuild", response_model=m.RebuildOut, tags=["Admin"],
                  responses={403: {"model": m.ErrorOut, "description": "Not an admin."}})

@@ -317,6 +317,7 @@ class QueueEndpoints:
             operator = await self._operator(q, req.operator_id)
             member_of = [row["id"] for row in await q.memberships(req.operator_id)]
             domain.check_dismiss(chat, req.operator_id, member_of)
+            await self._transfers.end_open(q, chat, "operator")  # 409 while a transfer is open: cancel it first
             note = domain.dismiss_note(req.note, operator["nickname"])
             dismissed = domain.chat_view(await q.dismiss(req.chat_id, req.operator_id, operator["nickname"], note))
             await self._announce(q, "dismissed", dismissed)

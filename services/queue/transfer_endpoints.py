@@ -161,7 +161,7 @@ class TransferEndpoints:
         return claimed
 
     async def end_open(self, q: Queries, chat: c.ChatView, ended_by: str) -> c.TransferView | None:
-        """Before a chat ends: the owner may not end it while a transfer is open (409);
+        """Before a chat ends: the owner may not end (or dismiss) it while a transfer is open (409);
         when the patron ends it, the open transfer ends with it. Returns the transfer
         that ended, if any (the ``ended`` event names it so its target hears of it)."""
         if chat.transfer is None:

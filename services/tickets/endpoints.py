@@ -9,9 +9,9 @@ service checks the workflow rules (:mod:`.domain`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import asyncpg
 import structlog
@@ -322,8 +322,7 @@ async def wire(ctx: Context) -> None:
     mailer = mail.start_mail_relay(ctx, c.SERVICE)
     handlers = TicketEndpoints(store, ctx.relay, mailer, ctx.settings)
     if ctx.settings.demo_seed:
-        await apply_demo_seed(store, handlers)
+        await apply_demo_seed(store)
     for route in handlers.routes():
         ctx.endpoints.add(route.subject, route.request_type, route.handler)
-    deliver: Callable[..., Awaitable[Any]] = handlers.patron_email
-    await inbound.start(ctx, store, deliver)
+    await inbound.start(ctx, store, handlers.patron_email)

@@ -36,7 +36,6 @@ from typing import Any
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from refdesk.contracts.tickets import MAX_BODY_CHARS
 from refdesk.service import Context
 from refdesk.text import clean_text
 
@@ -256,19 +255,24 @@ class InboundHandler:
 
 async def start(ctx: Context, store: TicketStore, deliver: Deliver) -> None:
     """Listen on ``inbound_smtp_host:inbound_smtp_port`` for the life of the service
-    (closed when ``ctx.stop`` is set).
-
-    Raises:
-        OSError: the port cannot be bound.
+    (closed when ``ctx.stop`` is set). When the port cannot be bound (already in use)
+    the error is logged and the service runs on without inbound mail: tickets,
+    replies and the dashboard keep working; patrons' answers wait in their mail
+    servers' queues (which retry) until the port is free and the service restarts.
     """
     settings = ctx.settings
     handler = InboundHandler(store, deliver, settings.ticket_reply_domain)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=MAX_MESSAGE_BYTES, hostname=settings.ticket_reply_domain,
-                     ident="refdesk tickets", loop=loop),
-        host=settings.inbound_smtp_host, port=settings.inbound_smtp_port,
-    )
+    try:
+        server = await loop.create_server(
+            lambda: SMTP(handler, data_size_limit=MAX_MESSAGE_BYTES, hostname=settings.ticket_reply_domain,
+                         ident="refdesk tickets", loop=loop),
+            host=settings.inbound_smtp_host, port=settings.inbound_smtp_port,
+        )
+    except OSError as exc:
+        ctx.log.error("inbound_smtp.unavailable", host=settings.inbound_smtp_host, port=settings.inbound_smtp_port,
+                      error=str(exc))
+        return
     ctx.log.info("inbound_smtp.listening", host=settings.inbound_smtp_host, port=settings.inbound_smtp_port)
 
     async def close_on_stop() -> None:

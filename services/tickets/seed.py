@@ -28,7 +28,7 @@ DEMO_TICKETS: list[dict[str, Any]] = [
 ]
 
 
-async def apply_demo_seed(store: TicketStore, _handlers: Any = None) -> None:
+async def apply_demo_seed(store: TicketStore) -> None:
     """Insert each demo ticket whose ``request_id`` is not there yet, with its thread."""
     async with store.transaction() as q:
         for demo in DEMO_TICKETS:

@@ -20,7 +20,7 @@ from playwright.async_api import Page, expect
 from tests.e2e.test_shift import sign_in
 from tests.support import running_system
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # three browsers and a long story
 
 TEMPLATE = "https://meet.example.org/library-{room}"
 NOTE = "Checked: this patron asked the same last week (staff only)"
@@ -65,6 +65,7 @@ async def test_notes_dismiss_and_screenshare_as_each_person_sees_them(servers, b
         await ana.keyboard.press("ArrowRight")
         await expect(pane.get_by_test_id("mode-note")).to_be_checked()
         await expect(box).to_have_attribute("placeholder", re.compile("internal note", re.I))
+        await expect(pane.get_by_test_id("send-button")).to_have_text("Add note")
         await box.fill(NOTE)
         await shot(ana, "pane-writing-a-note", tmp_path)
         await box.press("Enter")
@@ -139,6 +140,7 @@ async def test_notes_dismiss_and_screenshare_as_each_person_sees_them(servers, b
         await expect(spammer.get_by_text("This chat has ended.")).to_be_visible()
         await expect(spammer.get_by_text("Spam: advertising watches")).to_have_count(0)
         await expect(spammer.get_by_test_id("reply-box")).to_be_disabled()
+        await shot(spammer, "patron-after-dismiss-390", tmp_path)
         # Ben's reloaded dashboard no longer lists it.
         await ben.reload()
         await expect(ben.get_by_test_id("queue-empty")).to_be_visible()

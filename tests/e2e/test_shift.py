@@ -126,18 +126,16 @@ async def test_operator_shift_end_to_end(servers, browser, tmp_path) -> None:
         await ana.reload()
         await expect(form).to_be_visible()
         await expect(form.get_by_label(re.compile("Duration"))).to_have_value(re.compile(r"^[1-9]\d*$"))
-        await expect(form.get_by_label(re.compile("Question"))).to_have_value(re.compile("Moby-Dick"))
-        await expect(form.get_by_label(re.compile("Mode"))).to_have_value("Chat")
-        await form.get_by_label(re.compile("Mode")).select_option("")  # clear it to see the refusal
+        await expect(form.get_by_label("Question", exact=True)).to_have_value(re.compile("Moby-Dick"))
+        mode = form.get_by_role("radiogroup", name=re.compile("Mode"))
+        await expect(mode.get_by_role("radio", name="Chat")).to_be_checked()
 
-        # Save refuses missing required fields with a clear message, then saves.
+        # Save refuses missing required fields (Location) with a clear message, then saves.
         await form.get_by_test_id("ra-save").click()
         alert = form.get_by_role("alert")
         await expect(alert).to_contain_text(re.compile(r"(Please|required)", re.I))
         await expect(alert).to_contain_text("Location")
-        await expect(alert).to_contain_text("Mode")
-        await form.get_by_label(re.compile("Location")).select_option("Main Library")
-        await form.get_by_label(re.compile("Mode")).select_option("Chat")
+        await form.get_by_label(re.compile("^Location")).select_option("Reference desk")
         await form.get_by_label(re.compile("Referred by")).select_option("Library website")
         await form.get_by_test_id("ra-save").click()
         await expect(form.get_by_text("Saved")).to_be_visible()
@@ -152,7 +150,7 @@ async def test_operator_shift_end_to_end(servers, browser, tmp_path) -> None:
             records = (await client.get(f"{api}/api/records")).json()
             records = records.get("records", records) if isinstance(records, dict) else records
             assert len(records) == 1
-            assert records[0]["values"]["location"] == "Main Library"
+            assert records[0]["values"]["location"] == "Reference desk"
             assert records[0]["values"]["mode"] == "Chat"
             assert records[0]["values"]["referred_by"] == "Library website"
             chat_id = records[0]["chat_id"]

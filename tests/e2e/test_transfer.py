@@ -71,9 +71,16 @@ async def test_ana_transfers_a_chat_to_ben_who_accepts_and_claims_it(servers, br
         # Esc closes it without transferring
         await ana.keyboard.press("Escape")
         await expect(dialog).to_have_count(0)
+        # talking to Ben first: Internal Chat opens, and the dialog keeps what was typed
         await pane.get_by_test_id("transfer-chat").click()
-        await ben_option.get_by_role("radio").check()
         await dialog.get_by_test_id("transfer-note").fill("Archives question: 1850s letters of Mayor Hill.")
+        await ben_option.get_by_test_id("open-internal").click()
+        await expect(dialog).to_have_count(0)
+        await expect(ana.get_by_test_id("tab-internal")).to_have_attribute("aria-selected", "true")
+        await ana.get_by_test_id("tab-patron").click()
+        await pane.get_by_test_id("transfer-chat").click()
+        await expect(dialog.get_by_test_id("transfer-note")).to_have_value("Archives question: 1850s letters of Mayor Hill.")
+        await ben_option.get_by_role("radio").check()
         await dialog.get_by_test_id("transfer-stay").check()
         await ana.screenshot(path=str(folder / "transfer-dialog.png"))
         await dialog.get_by_test_id("transfer-submit").click()
@@ -86,6 +93,7 @@ async def test_ana_transfers_a_chat_to_ben_who_accepts_and_claims_it(servers, br
         await expect(pane.get_by_test_id("cancel-transfer")).to_be_visible()
         await expect(pane.get_by_test_id("reply-box")).to_be_disabled()
         await expect(patron_message(patron, "Ana is transferring your chat to Ben — please stay here.")).to_be_visible()
+        await ana.screenshot(path=str(folder / "transfer-ana-pending.png"))
 
         # Ben gets the offer with the note and the conversation so far, and a chime
         offer = ben.get_by_test_id("transfer-offer").filter(has_text="Dana Reader")
@@ -95,6 +103,10 @@ async def test_ana_transfers_a_chat_to_ben_who_accepts_and_claims_it(servers, br
         await expect(offer.get_by_test_id("transfer-preview")).to_contain_text("They were written around 1850.")
         await expect(ben.locator("body")).to_have_attribute("data-alerts", re.compile(r"^[1-9]\d*$"))
         await ben.screenshot(path=str(folder / "transfer-offer.png"))
+        # a reload brings the offer back, with its note and the conversation so far
+        await ben.reload()
+        await expect(offer.get_by_test_id("transfer-offer-note")).to_contain_text("1850s letters of Mayor Hill")
+        await expect(offer.get_by_test_id("transfer-preview")).to_contain_text("They were written around 1850.")
 
         await offer.get_by_test_id("accept-transfer").click()
         await expect(status).to_have_attribute("data-state", "accepted")
@@ -110,6 +122,8 @@ async def test_ana_transfers_a_chat_to_ben_who_accepts_and_claims_it(servers, br
         await ben_pane.get_by_test_id("send-button").click()
         await expect(patron_message(patron, "I'm Ben from Archives")).to_be_visible()
 
+        await expect(ben_pane.get_by_test_id("transfer-status")).to_contain_text("Ana stayed in this chat with you")
+        await expect(patron.get_by_text("Chatting with Ben and Ana")).to_be_visible()
         # Ana stayed: she can still write, but End Chat is Ben's
         await expect(status).to_have_attribute("data-state", "participant")
         await expect(pane.get_by_test_id("end-chat")).to_be_hidden()

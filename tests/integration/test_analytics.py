@@ -25,7 +25,7 @@ from tests.support import Stack, eventually, running
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 11, 30, 14, 0, 0, 250000, tzinfo=timezone.utc)
-VALID = {"location": "Online", "mode": "Chat", "duration": 7.5}
+VALID = {"location": "Chat", "mode": "Chat", "duration": 7.5}
 
 
 
@@ -145,7 +145,8 @@ async def test_dataset_records_and_reporting_api(servers) -> None:
         nc = stack.nc
         dataset = await request(nc, an.DATASET_GET, an.DatasetRequest(), an.Dataset)
         assert (dataset.id, dataset.name) == ("default", "Reference Analytics")
-        assert [f.key for f in dataset.fields] == ["location", "mode", "duration", "referred_by", "question", "answer"]
+        assert [f.key for f in dataset.fields] == ["location", "mode", "duration", "referred_by", "question_type",
+                                                   "read_scale", "question", "answer", "internal_note"]
         assert dataset.fields[2].unit == "minutes"
         with pytest.raises(BusError) as unknown:
             await request(nc, an.DATASET_GET, an.DatasetRequest(dataset_id="nope"), an.Dataset)
@@ -165,15 +166,17 @@ async def test_dataset_records_and_reporting_api(servers) -> None:
         by_hand = await request(nc, an.RECORD_CREATE, an.RecordCreate(
             dataset_id="default", operator_id="op-cleo", values={**VALID, "mode": "in person"}), an.RaRecord)
         assert by_hand.values["mode"] == "In person"
-        # Saving the form again for the same chat corrects that chat's record.
-        corrected = await request(nc, an.RECORD_CREATE, an.RecordCreate(
-            dataset_id="default", operator_id="op-ben", chat_id=chat_id, values={**VALID, "duration": 9}), an.RaRecord)
-        assert (corrected.id, corrected.department_id, corrected.values["duration"]) == (saved.id, "archives", 9)
+        # Saving the form again for the same chat records another question of that chat.
+        second = await request(nc, an.RECORD_CREATE, an.RecordCreate(
+            dataset_id="default", operator_id="op-ben", chat_id=chat_id, department_id="archives",
+            values={**VALID, "duration": 9}), an.RaRecord)
+        assert second.id != saved.id and (second.department_id, second.values["duration"]) == ("archives", 9)
 
         listed = (await api.get("/api/records", params={"chat_id": chat_id})).json()["records"]
-        assert [(r["id"], r["operator_id"], r["values"]) for r in listed] == [(saved.id, "op-ben", {**VALID, "duration": 9})]
+        assert [(r["id"], r["operator_id"], r["values"]["duration"]) for r in listed] == [
+            (second.id, "op-ben", 9), (saved.id, "op-ben", 7.5)]
         newest_first = (await api.get("/api/records")).json()["records"]
-        assert [r["id"] for r in newest_first] == [by_hand.id, saved.id]
+        assert [r["id"] for r in newest_first] == [second.id, by_hand.id, saved.id]
         by_operator = (await api.get("/api/records", params={"operator_id": "op-cleo", "limit": 500})).json()
         assert [r["id"] for r in by_operator["records"]] == [by_hand.id]
         assert (await api.get("/api/records", params={"limit": 501})).status_code == 422
@@ -258,7 +261,7 @@ async def test_a_chats_record_is_found_by_its_chat(servers) -> None:
             an.RaRecord)
         found = await request(nc, an.RECORD_FOR_CHAT, an.ChatRecordRequest(chat_id=chat_id, dataset_id="default"),
                               an.RaRecord)
-        assert (found.id, found.values) == (saved.id, corrected.values)
+        assert (found.id, found.values) == (corrected.id, corrected.values)  # the newest of the chat's records
 
 
 async def test_values_that_cannot_be_stored_as_given_are_cleaned_or_refused_readably(servers) -> None:
@@ -275,7 +278,7 @@ async def test_values_that_cannot_be_stored_as_given_are_cleaned_or_refused_read
             with pytest.raises(BusError) as refused:
                 await create({**VALID, "duration": duration})
             assert (refused.value.code, refused.value.message) == (
-                "422", "Duration must be a number of minutes from 0 to 1,000,000.")
+                "422", "Duration must be a number of minutes from 0 to 1,440.")
         with pytest.raises(BusError) as unknown:
             await create({**VALID, "x" * 3000: "y"})
         assert (unknown.value.code, unknown.value.message) == ("422", "The form has 1 unknown field.")

@@ -716,7 +716,7 @@ async def test_the_ra_form_brings_back_the_saved_record_after_a_reload(gw: Gatew
     save = {"type": "ra.save", "chat_id": chat_id, "dataset_id": form["dataset"]["id"]}
 
     too_big = await ana.request({**save, "values": {**required_values(form), "duration": 10**400}})
-    assert (too_big["code"], too_big["message"]) == ("422", "Duration must be a number of minutes from 0 to 1,000,000.")
+    assert (too_big["code"], too_big["message"]) == ("422", "Duration must be a number of minutes from 0 to 1,440.")
     nested = await ana.request({**save, "values": {**required_values(form), "answer": {"a": 1}}})
     assert nested["code"] == "400" and "(check: answer)" in nested["message"]
     saved = await ana.ok({**save, "values": {**required_values(form), "answer": "Second\x00 floor.\r\nEast wing."}})

@@ -238,6 +238,7 @@ async def test_the_form_records_several_questions_and_hand_entries(gw: Gateway) 
     assert [(e["action"], e["actor_id"]) for e in trail["entries"]] == [
         ("create", one["operator_id"]), ("update", one["operator_id"]), ("update", cleo_welcome["operator"]["id"])]
     assert trail["entries"][2]["changed"] == ["read_scale"]
+    assert [e["actor_name"] for e in trail["entries"]] == ["Ana", "Ana", "Cleo"]
     assert (await ben.request({"type": "ra.history", "record_id": one["id"]}))["code"] == "403"
 
     # The patron cannot use any of it.

@@ -1,6 +1,6 @@
 """Replay: the chat-facts read model rebuilt from the streams equals the live one —
 for the generated history (shuffled, partly redelivered) and for chats driven through
-the real queue and chat services (answered and missed); a rebuild into an emptied
+the real queue, chat and tickets services (answered, missed then ticketed, dismissed); a rebuild into an emptied
 model restores it, and events consumed after a rebuild still apply once."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from refdesk import auth, db
 from refdesk.bus import request
-from refdesk.contracts import chat, queue
+from refdesk.contracts import chat, queue, tickets
 from services.analytics.facts_store import FactsStore
 from services.analytics.rebuild import Fold, replay
 from tests.integration import reports_history
@@ -95,8 +95,8 @@ async def test_rebuild_of_the_generated_history_equals_the_live_model(servers) -
             await pool.close()
 
 
-async def test_answered_and_missed_chats_through_the_real_services(servers) -> None:
-    async with running(servers, "queue", "chat", "analytics") as stack:
+async def test_answered_missed_dismissed_and_ticketed_chats_through_the_real_services(servers) -> None:
+    async with running(servers, "queue", "chat", "tickets", "analytics") as stack:
         nc = stack.nc
         ana, admin = await sign_in(stack, "ana"), await sign_in(stack, "cleo")
         await request(nc, queue.OPERATOR_STATUS, queue.SetStatusRequest(
@@ -114,6 +114,14 @@ async def test_answered_and_missed_chats_through_the_real_services(servers) -> N
             chat_id=answered.id, ended_by="operator", operator_id=ana.id), queue.ChatView)
         left = await request(nc, queue.CHAT_END, queue.EndRequest(chat_id=missed.id, ended_by="patron"),
                              queue.ChatView)
+        spam = await request(nc, queue.CHAT_CREATE, queue.CreateChatRequest(
+            department_id="reference", patron_name="Bot", question="Buy cheap watches"), queue.ChatView)
+        await request(nc, queue.CHAT_DISMISS, queue.DismissRequest(chat_id=spam.id, operator_id=ana.id),
+                      queue.ChatView)
+        await request(nc, tickets.CREATE_FROM_CHAT, tickets.CreateFromChatRequest(
+            operator_id=ana.id, operator_name="Ana", chat_id=missed.id, department_id="reference",
+            department_name="Reference", patron_name="Sam", patron_email="sam@example.org",
+            question="Are you open Sunday?"), tickets.TicketView)
         today = ended.ended_at.date().isoformat()
         pool = await db.create_pool(stack.settings.database_url, schema="analytics")
         try:
@@ -124,7 +132,8 @@ async def test_answered_and_missed_chats_through_the_real_services(servers) -> N
                     rows = {r["chat_id"]: r for r in response.json()["rows"]}
                     done = rows.get(answered.id, {}).get("first_response_seconds") is not None and \
                         rows.get(answered.id, {}).get("duration_seconds") is not None and \
-                        rows.get(missed.id, {}).get("outcome") == "missed"
+                        rows.get(missed.id, {}).get("ticketed") is True and \
+                        rows.get(spam.id, {}).get("outcome") == "dismissed"
                     return rows if done else None
 
                 rows = await eventually(export, timeout=20, what="both chats in the facts export")
@@ -140,9 +149,12 @@ async def test_answered_and_missed_chats_through_the_real_services(servers) -> N
                 assert row["messages_operator"] == 1 and row["messages_patron"] >= 1
                 lost = rows[missed.id]
                 assert (lost["outcome"], lost["wait_seconds"], lost["ended_by"]) == ("missed", None, "patron")
-                assert left.claimed_at is None
+                assert (lost["ticketed"], left.claimed_at) == (True, None)
+                assert (rows[spam.id]["outcome"], rows[spam.id]["duration_seconds"]) == ("dismissed", None)
                 summary = (await client.get("/api/reports/summary", params={"from": today, "to": today})).json()
-                assert summary["rows"][0]["missed_rate"] == 0.5
+                first = summary["rows"][0]
+                assert (first["chats"], first["answered"], first["missed"], first["dismissed"], first["ticketed"],
+                        first["missed_rate"], first["wait"]["n"]) == (3, 1, 1, 1, 1, 0.5, 1)
 
                 async def coverage() -> list | None:
                     response = await client.get("/api/reports/coverage", params={"from": today, "to": today})

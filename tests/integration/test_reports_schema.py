@@ -6,7 +6,6 @@ a few dozen examples per operation."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 import schemathesis
@@ -22,7 +21,7 @@ from tests.support import running
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = int(__import__('os').environ.get('EX', 25))
+EXAMPLES = 15
 
 
 def check_every_operation(base_url: str, token: str) -> list[str]:
@@ -42,13 +41,12 @@ def check_every_operation(base_url: str, token: str) -> list[str]:
             # its `to`, or longer than the limit, is valid per schema yet refused with a 422 sentence.
             case.call_and_validate(base_url=base_url, headers=headers, excluded_checks=[positive_data_acceptance])
 
-        started = time.monotonic()
         check()
-        print(f"{operation.method.upper()} {operation.path}: {time.monotonic() - started:.1f} s")
         checked.append(f"{operation.method.upper()} {operation.path}")
     return checked
 
 
+@pytest.mark.timeout(400)  # ~22 operations × 15 examples on a shared 2-core machine
 async def test_the_api_conforms_to_its_openapi_schema(servers) -> None:
     async with running(servers, "queue", "analytics", time_zone="America/New_York") as stack:
         await reports_history.publish(stack.nc, reports_history.build("s"))

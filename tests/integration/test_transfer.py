@@ -204,6 +204,8 @@ async def test_decline_cancel_and_the_patron_ending_a_transfer(gw: Gateway) -> N
 
     # the patron may leave while a transfer is pending: it ends with the chat
     pending = await call(gw, q.TRANSFER_REQUEST, to_ben)
+    dismissing = await refused(gw, q.CHAT_DISMISS, q.DismissRequest(chat_id=chat.id, operator_id=ana.id))
+    assert dismissing.code == "409" and "cancel it" in dismissing.message
     ended = await call(gw, q.CHAT_END, q.EndRequest(chat_id=chat.id, ended_by="patron"))
     assert ended.state == "ended" and ended.transfer is None
     assert (await refused(gw, q.TRANSFER_ACCEPT, answer(pending, ben))).code == "409"

@@ -42,6 +42,10 @@ def test_every_protocol_type_is_known() -> None:
         "ra.delete", "ra.list", "ra.history", "ra.datasets", "ra.dataset", "ra.dataset.save", "chat.rate",
         "screenshare.request", "screenshare.answer", "screenshare.get",
         "transcript.email", "transcript.mails", "transcript.retry",
+        "ticket.list", "ticket.get", "ticket.create_from_chat", "ticket.claim", "ticket.unclaim", "ticket.assign",
+        "ticket.reply", "ticket.note", "ticket.status",
+        "staff.list", "internal.rooms", "internal.open", "internal.subscribe", "internal.earlier", "internal.send",
+        "internal.read",
     }
 
 

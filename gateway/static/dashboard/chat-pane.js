@@ -84,7 +84,8 @@ export class ChatPane {
     this.dismissButton.addEventListener("click", () => this.#dismiss());
     this.screenshare = new ScreenshareControl(this.socket, chat);
     this.transfer = new TransferControl(this.socket, chat, this.operator.id,
-      { composer: this.composer, ownerOnly: [this.endButton, this.dismissButton, this.screenshare.button] });
+      { composer: this.composer, ownerOnly: [this.endButton, this.dismissButton, this.screenshare.button],
+        ending: [this.endButton, this.dismissButton] });
     this.mail = new TranscriptMailControl(this.socket, chat);
     this.ticketButton = h("button", { type: "button", class: "btn btn--quiet btn--small", "data-testid": "create-ticket", text: "Create ticket" });
     this.ticketButton.setAttribute("aria-label", `Create a ticket from the chat with ${chat.patron_name}`);
@@ -186,7 +187,7 @@ export class ChatPane {
     const patron = this.chat.patron_name;
     if (mode === "note") {
       this.signaller.stop(); // the patron must not see "typing…" for a note
-      this.composer.setPrompt(`Internal note about the chat with ${patron} (staff only)`, "Write an internal note — staff only, the patron won't see it…");
+      this.composer.setPrompt(`Internal note about the chat with ${patron} (staff only)`, "Write an internal note — staff only, the patron won't see it…", "Add note");
     } else {
       this.composer.setPrompt(`Reply to ${patron}`, "Type your reply…");
     }

@@ -253,7 +253,8 @@ export class InternalChat {
     const groups = [
       ["Everyone", rooms.filter((r) => r.kind === "all_staff")],
       ["My departments", rooms.filter((r) => r.kind === "department")],
-      ["Direct chats", rooms.filter((r) => r.kind === "direct")
+      // a direct chat shows once something was said in it (or while I have it open)
+      ["Direct chats", rooms.filter((r) => r.kind === "direct" && (r.top_seq > 0 || r.id === this.current))
         .sort((a, b) => (b.last_message?.sent_at ?? "").localeCompare(a.last_message?.sent_at ?? ""))],
     ];
     const focusedId = this.roomList.contains(document.activeElement) ? document.activeElement.dataset.roomId : null;

@@ -9,12 +9,13 @@
  * the choices for the next one (text fields are cleared), confirming "Saved"; "Save &
  * clear" records it and resets the whole form. A chat may have several records: they
  * are listed below the form with Edit (the form shows the record; "Save changes"
- * corrects it) and Delete (asks first). A 422 from the server is shown above the
+ * corrects it), Delete (asks first) and History (the audit trail). A 422 from the server is shown above the
  * buttons and the fields it names are highlighted.
  *
  * Test ids: ra-form, ra-dataset, ra-answered-at, ra-field (data-key), ra-error, ra-save,
  * ra-save-clear, ra-saved, ra-cancel-edit, ra-records, ra-record, ra-record-edit,
- * ra-record-delete, ra-delete-confirm, ra-delete-cancel, close-chat.
+ * ra-record-delete, ra-delete-confirm, ra-delete-cancel, ra-record-history, ra-history,
+ * close-chat.
  */
 import { announce, h, uid } from "../static/js/dom.js";
 import { RaField, fromLocalInput, toLocalInput } from "./ra-fields.js";
@@ -244,10 +245,15 @@ export class RaForm {
       h("button", { type: "button", class: "btn btn--small btn--danger", "data-testid": "ra-delete-confirm", text: "Delete" }),
       h("button", { type: "button", class: "btn btn--small", "data-testid": "ra-delete-cancel", text: "Keep" }));
     const [yes, no] = confirm.querySelectorAll("button");
+    const historyId = uid("ra-history");
+    const history = h("button", { type: "button", class: "btn btn--small btn--quiet", "data-testid": "ra-record-history",
+      text: "History", "aria-expanded": "false", "aria-controls": historyId });
+    const trail = h("ol", { id: historyId, class: "ra-record__history", "data-testid": "ra-history", hidden: true });
     const item = h("li", { class: "ra-record", "data-testid": "ra-record", dataset: { id: record.id } },
       h("p", { class: "ra-record__line" }, h("time", { datetime: record.answered_at ?? "", text: when }), " — ", this.#summary(record)),
       question ? h("p", { class: "ra-record__question", text: question }) : null,
-      h("div", { class: "ra-record__actions" }, edit, remove, confirm));
+      h("div", { class: "ra-record__actions" }, edit, remove, history, confirm), trail);
+    history.addEventListener("click", () => this.#toggleHistory(record, history, trail));
     edit.addEventListener("click", () => this.#startEditing(record));
     remove.addEventListener("click", () => {
       remove.hidden = true;
@@ -261,6 +267,29 @@ export class RaForm {
     });
     yes.addEventListener("click", () => this.#delete(record, yes));
     return item;
+  }
+
+  /** Show (or hide) the record's audit trail: when, what, who, which fields changed. */
+  async #toggleHistory(record, button, trail) {
+    const open = button.getAttribute("aria-expanded") === "true";
+    button.setAttribute("aria-expanded", String(!open));
+    trail.hidden = open;
+    if (open) return;
+    trail.replaceChildren(h("li", { text: "Loading…" }));
+    try {
+      const { entries } = await this.socket.request({ type: "ra.history", record_id: record.id });
+      const labels = new Map(this.dataset.fields.map((f) => [f.key, f.label]));
+      labels.set("answered_at", "Answered at");
+      const verbs = { create: "Recorded", update: "Changed", delete: "Deleted" };
+      trail.replaceChildren(...entries.map((entry) => {
+        const changed = entry.action === "update" && entry.changed.length
+          ? `: ${entry.changed.map((key) => labels.get(key) ?? key).join(", ")}` : "";
+        return h("li", {}, h("time", { datetime: entry.at, text: TIME.format(new Date(entry.at)) }),
+          ` — ${verbs[entry.action] ?? entry.action} by ${entry.actor_name || "a librarian"}${changed}`);
+      }));
+    } catch (error) {
+      trail.replaceChildren(h("li", { class: "field__error", text: `Couldn't load the history: ${error.message}` }));
+    }
   }
 
   async #startEditing(record) {

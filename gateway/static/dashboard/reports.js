@@ -84,7 +84,11 @@ export class Reports {
       this.to.value = period.to;
     }
     this.zone.textContent = `Dates and hours are in the library's time zone, ${this.timeZone}.`;
-    await Promise.all([this.#loadDepartments(), this.#loadOperators()]);
+    // the staff list comes over the socket, which opens after the welcome (my profile):
+    // my departments are known once it has answered
+    const departments = api("/api/departments").then((data) => data.departments ?? []).catch(() => []);
+    await this.#loadOperators();
+    this.#showDepartments(await departments);
     this.loading.hidden = true;
     await this.refresh();
   }
@@ -116,13 +120,8 @@ export class Reports {
     this.unavailable.hidden = false;
   }
 
-  async #loadDepartments() {
-    let departments = [];
-    try {
-      departments = (await api("/api/departments")).departments ?? [];
-    } catch {
-      departments = [];
-    }
+  /** Department options: every department for an admin, my own for an operator. */
+  #showDepartments(departments) {
     for (const department of departments) this.names.department.set(department.id, department.name);
     const profile = this.profile();
     const mine = profile && !profile.is_admin ? new Set((profile.departments ?? []).map((d) => d.id)) : null;

@@ -118,6 +118,8 @@ export class Session {
       this.tickets = new Tickets(document.getElementById("panel-tickets"), { socket: this.socket,
         profile: () => this.presence.profile, count: document.getElementById("tickets-count") });
       this.tickets.start();
+    } else {
+      this.tickets.reload(); // a reconnect: changes while away were not pushed
     }
     if (!this.internal) {
       this.internal = new InternalChat(document.getElementById("panel-internal"), { socket: this.socket,

@@ -155,9 +155,12 @@ export class TicketDetail {
   #transcript(lines) {
     return h("details", { class: "ticket__transcript", "data-testid": "ticket-transcript" },
       h("summary", { text: `Chat transcript (${lines.length} message${lines.length === 1 ? "" : "s"})` }),
-      h("ol", { class: "transcript__list" }, lines.map((line) => h("li", {
-        class: `msg msg--${line.author_kind}${line.internal ? " msg--internal" : ""}`,
-      },
+      h("ol", { class: "transcript__list" }, lines.map((line) => line.author_kind === "system" ? h("li", {
+        class: `msg msg--system${line.internal ? " msg--internal" : ""}`,
+      }, h("span", { class: "msg__body", text: line.body }), h("time", { datetime: line.sent_at, text: formatWhen(line.sent_at) }))
+        : h("li", {
+          class: `msg msg--${line.author_kind}${line.internal ? " msg--internal" : ""}`,
+        },
       line.internal ? h("p", { class: "msg__internal", text: "Internal note — staff only" }) : null,
       h("p", { class: "msg__meta" }, h("span", { class: "msg__author", text: line.author_name }),
         h("time", { datetime: line.sent_at, text: formatWhen(line.sent_at) })),

@@ -16,7 +16,7 @@ import { formatWhen, statusBadge } from "./tickets-format.js";
 
 const PAGE = 50;
 const STATUS_FILTERS = [
-  ["active", "New, Open and Pending", ["New", "Open", "Pending"]],
+  ["active", "Not closed", ["New", "Open", "Pending"]],
   ["New", "New", ["New"]],
   ["Open", "Open", ["Open"]],
   ["Pending", "Pending", ["Pending"]],
@@ -119,7 +119,7 @@ export class Tickets {
   #departments() {
     const mine = this.profile()?.departments ?? [];
     const current = this.department.value;
-    this.department.replaceChildren(h("option", { value: "", text: "All my departments" }),
+    this.department.replaceChildren(h("option", { value: "", text: "My departments" }),
       ...mine.map((d) => h("option", { value: d.id, text: d.name })));
     this.department.value = mine.some((d) => d.id === current) ? current : "";
   }

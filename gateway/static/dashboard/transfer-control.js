@@ -11,7 +11,7 @@
  * Dismiss…) are hidden.
  *
  * Test ids: transfer-chat, transfer-status (data-state pending|accepted|declined|
- * participant), cancel-transfer.
+ * participant|group), cancel-transfer.
  */
 import { h, announce } from "../static/js/dom.js";
 import { openTransferDialog } from "./transfer-dialog.js";
@@ -21,15 +21,18 @@ export class TransferControl {
    * @param {import("../static/js/socket.js").RefdeskSocket} socket
    * @param {Object} chat ChatView
    * @param {string} myId my operator id
-   * @param {{composer: HTMLElement, ownerOnly: HTMLElement[]}} parts the pane's reply box
-   *   (locked while my transfer is under way) and the buttons only the owner has
+   * @param {{composer: HTMLElement, ownerOnly: HTMLElement[], ending: HTMLButtonElement[]}} parts the
+   *   pane's reply box (locked while my transfer is under way), the buttons only the owner
+   *   has (hidden for a participant) and those that end the chat (disabled while my
+   *   transfer is under way: cancel it first)
    */
-  constructor(socket, chat, myId, { composer, ownerOnly }) {
+  constructor(socket, chat, myId, { composer, ownerOnly, ending = [] }) {
     this.socket = socket;
     this.chat = chat;
     this.myId = myId;
     this.composer = composer;
     this.ownerOnly = ownerOnly;
+    this.ending = ending;
     this.declined = null; // the text of the last "declined" notice, until a new transfer
     this.button = h("button", { type: "button", class: "btn btn--small", "data-testid": "transfer-chat", text: "Transfer" });
     this.button.setAttribute("aria-label", `Transfer the chat with ${chat.patron_name}`);
@@ -66,6 +69,7 @@ export class TransferControl {
     this.button.hidden = !active || !owner || Boolean(transfer);
     for (const part of this.ownerOnly) if (participant) part.hidden = true;
     if (active && (owner || participant)) this.composer.disabled = mine;
+    if (active && owner) for (const button of this.ending) button.disabled = mine;
     this.cancelButton.hidden = !mine;
     this.cancelButton.disabled = false;
     let state = null;
@@ -81,6 +85,10 @@ export class TransferControl {
     } else if (active && owner && this.declined) {
       state = "declined";
       this.text.textContent = this.declined;
+    } else if (active && owner && (chat.participants ?? []).length) {
+      state = "group";
+      const names = chat.participants.map((p) => p.nickname).join(" and ");
+      this.text.textContent = `${names} stayed in this chat with you (group chat); you own it and end it.`;
     }
     this.status.hidden = state === null;
     if (state) this.status.dataset.state = state;

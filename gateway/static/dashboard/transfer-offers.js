@@ -106,7 +106,7 @@ export class TransferOffers {
       h("p", { class: "chat-row__patron", text: chat.patron_name }),
       h("p", { class: "chat-row__question", text: chat.question }),
       transfer.note ? h("blockquote", { class: "transfer-offer__note", "data-testid": "transfer-offer-note" },
-        h("span", { class: "visually-hidden", text: "Note: " }), transfer.note) : null,
+        h("span", { class: "transfer-offer__note-label", text: `${transfer.from_operator_name}'s note` }), transfer.note) : null,
       h("details", { class: "transfer-offer__conversation", open: !accepted },
         h("summary", { text: "Conversation so far" }), preview),
       h("div", { class: "chat-row__foot" },

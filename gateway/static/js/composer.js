@@ -59,9 +59,10 @@ export class Composer extends HTMLElement {
     this.#box.maxLength = value;
   }
 
-  /** Change the box's placeholder and accessible label (e.g. for an internal note). */
-  setPrompt(label, placeholder) {
+  /** Change the box's label, placeholder and Send button text (e.g. for an internal note). */
+  setPrompt(label, placeholder, sendText = "Send") {
     this.connectedCallback();
+    this.#button.textContent = sendText;
     this.setAttribute("label", label);
     this.setAttribute("placeholder", placeholder);
     this.#box.placeholder = placeholder;

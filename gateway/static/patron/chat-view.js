@@ -138,7 +138,9 @@ export class PatronChat {
     }
     this.el.waiting.hidden = true;
     if (chat.state === "active") {
-      this.setStatus(`Chatting with ${chat.claimed_by_name || "a librarian"}`, "online");
+      // after a transfer where the first librarian stayed: "Chatting with Ben and Ana"
+      const names = [chat.claimed_by_name || "a librarian", ...(chat.participants ?? []).map((p) => p.nickname)];
+      this.setStatus(`Chatting with ${names.join(" and ")}`, "online");
       return;
     }
     this.#ended();
