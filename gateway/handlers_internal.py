@@ -27,6 +27,7 @@ from .frames_internal import (
     internal_history, internal_read,
 )
 from .handlers import HISTORY_FRAME_BYTES, HISTORY_MAX, HISTORY_PAGE
+from .policy import require_operator
 from .rooms import feed_key
 from .session import Handler, Session
 
@@ -42,7 +43,7 @@ async def staff_list(session: Session, frame: StaffList) -> dict[str, Any]:
     """``staff.list``: every operator with id, nickname, full_name, status,
     departments ``[{id, name}]``, monitored ids and ``active_chats``, by nickname.
     Later changes arrive as ``staff.update`` pushes."""
-    session.operator  # noqa: B018 - 403 for a patron
+    require_operator(session.identity)  # 403 for a patron
     operators = await session.gateway.hub.staff.listing(
         lambda: session.call(OPERATORS_LIST, OperatorsListRequest(), OperatorList))
     return {"operators": operators}

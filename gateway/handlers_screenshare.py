@@ -58,13 +58,16 @@ async def screenshare_answer(session: Session, frame: ScreenshareReply) -> Scree
 
 
 async def screenshare_get(session: Session, frame: ScreenshareGet) -> dict[str, Any]:
-    """``screenshare.get``: ``{"request": …}`` — the chat's latest request (for a patron
-    without the host link; a pending one only while the chat is active), or null."""
+    """``screenshare.get``: ``{"request": …}`` — the chat's latest request, or null.
+    Once the chat is no longer active, a pending request is left out for everyone and
+    the patron gets none at all (no stale prompt or link); a patron never gets the
+    host link."""
     chat = await session.chat(frame.chat_id)
     latest = (await session.call(SCREENSHARE_GET, ScreenshareLookup(chat_id=chat.id), ScreenshareLatest)).request
-    if latest is not None and latest.state == "pending" and chat.state != "active":
+    patron = isinstance(session.identity, PatronIdentity)
+    if latest is not None and chat.state != "active" and (patron or latest.state == "pending"):
         latest = None
-    if latest is not None and isinstance(session.identity, PatronIdentity):
+    if latest is not None and patron:
         latest = latest.for_patron()
     return {"request": latest}
 

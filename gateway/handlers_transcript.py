@@ -50,16 +50,16 @@ async def transcript_email(session: Session, frame: TranscriptEmail) -> MailView
     if isinstance(session.identity, PatronIdentity):
         if frame.kind == "librarian":
             raise Forbidden("Only library staff can send the librarian transcript.")
-        to = _address(frame.to if frame.to is not None else chat.patron_email)
         mine = await session.call(TRANSCRIPT_MAILS, TranscriptMailsRequest(chat_id=chat.id), MailList)
         policy.check_patron_transcript(chat, sum(1 for mail in mine.mails if mail.requested_by is None))
+        to = _address(frame.to if frame.to is not None else chat.patron_email)
         request = TranscriptEmailRequest(chat=chat, kind="patron", to=to, requested_by=None)
-    else:
-        policy.check_transcript_sender(session.profile, chat)
-        if frame.kind is None:
-            raise Invalid("Choose the patron or the librarian transcript.")
-        request = TranscriptEmailRequest(chat=chat, kind=frame.kind, to=_address(frame.to),
-                                         requested_by=session.operator.operator_id)
+        return (await session.call(TRANSCRIPT_EMAIL, request, MailView)).for_patron()
+    policy.check_transcript_sender(session.profile, chat)
+    if frame.kind is None:
+        raise Invalid("Choose the patron or the librarian transcript.")
+    request = TranscriptEmailRequest(chat=chat, kind=frame.kind, to=_address(frame.to),
+                                     requested_by=session.operator.operator_id)
     return await session.call(TRANSCRIPT_EMAIL, request, MailView)
 
 
@@ -69,7 +69,7 @@ async def transcript_mails(session: Session, frame: TranscriptMails) -> MailList
     chat = await session.chat(frame.chat_id)
     mails = await session.call(TRANSCRIPT_MAILS, TranscriptMailsRequest(chat_id=chat.id), MailList)
     if isinstance(session.identity, PatronIdentity):
-        return MailList(mails=[mail for mail in mails.mails if mail.requested_by is None])
+        return MailList(mails=[mail.for_patron() for mail in mails.mails if mail.requested_by is None])
     return mails
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from refdesk.contracts.queue import (
-    TRANSFER_ACCEPT, TRANSFER_CANCEL, TRANSFER_DECLINE, TRANSFER_REQUEST, ChatEventType, ChatView, TransferAnswer,
-    TransferRequest, TransferView,
+    TRANSFER_ACCEPT, TRANSFER_CANCEL, TRANSFER_DECLINE, TRANSFER_REQUEST, ChatView, TransferAnswer, TransferRequest,
+    TransferView,
 )
 
 from . import policy
@@ -60,8 +60,8 @@ async def transfer_cancel(session: Session, frame: TransferCancel) -> ChatView:
     chat = await session.chat(frame.chat_id)
     transfer = chat.transfer
     request = TransferAnswer(chat_id=chat.id, operator_id=operator.operator_id, transfer_id=frame.transfer_id)
-    changed = await session.call(TRANSFER_CANCEL, request, ChatView)
-    await _record(session, "transfer_cancelled", changed, transfer)
+    changed = await session.call(TRANSFER_CANCEL, request, ChatView)  # 409 when no transfer was open
+    await session.gateway.record_lifecycle("transfer_cancelled", changed, transfer=transfer)
     return changed
 
 
@@ -81,12 +81,6 @@ async def _answer(session: Session, chat_id: str, transfer_id: str | None,
     transfer = policy.check_transfer_target(profile, chat)
     request = TransferAnswer(chat_id=chat.id, operator_id=profile.id, transfer_id=transfer_id or transfer.id)
     return await session.call(subject, request, ChatView), transfer
-
-
-async def _record(session: Session, transition: ChatEventType, chat: ChatView, transfer: TransferView | None) -> None:
-    """Record the step's message when the transfer it concerns is known."""
-    if transfer is not None:
-        await session.gateway.record_lifecycle(transition, chat, transfer=transfer)
 
 
 HANDLERS: dict[type, Handler] = {

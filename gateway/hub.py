@@ -18,7 +18,8 @@ subject                        delivered as
 ``rd.ev.chat.msg.<id>.posted`` ``message`` to the chat's feeds (each seq once per feed)
 ``rd.ev.chat.internal.<id>.*`` ``internal.message`` to the room's operators (:mod:`gateway.rooms`)
 ``rd.ev.chat.screenshare.<id>`` ``screenshare.offer`` / ``screenshare.update`` to the chat's
-                               feeds (:mod:`gateway.screenshare`; the host link to staff only)
+                               patron sockets and operator subscribers
+                               (:mod:`gateway.screenshare`; the host link to staff only)
 ``rd.rt.typing.<id>``          ``typing`` to the chat's feeds on the other side
 ``rd.ev.*.mail.<id>.<status>`` ``mail.status`` to the operator who asked for the mail (or the
                                patron, for their own transcript) (:mod:`gateway.mail_status`)

@@ -42,7 +42,7 @@ class ChatFeed:
         self.peer = peer
         self.chat_id = chat_id
         self.side = side
-        self._buffer: list[tuple[int, str]] | None = []
+        self._buffer: list[tuple[int, str | None]] | None = []
         self._watermark = 0  # every seq <= watermark has been sent
         self._ahead: set[int] = set()  # seqs > watermark that have been sent
 

@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import socket
 from datetime import datetime
@@ -71,12 +72,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import aiosmtplib
 import asyncpg
 import structlog
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from . import outbox
 from .bus import Conflict, NotFound
 from .contracts.common import utcnow
-from .contracts.mail import MailList, MailStatus, MailStatusEvent, MailView, mail_event_subject
+from .contracts.mail import MailList, MailStatusEvent, MailView, mail_event_subject
 from .ids import new_id
 from .settings import Settings
 
@@ -253,8 +254,19 @@ def classify_error(exc: BaseException, host: str, port: int) -> SendFailure:
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | asyncio.TimeoutError):
         return SendFailure(f"The mail server at {host}:{port} did not answer in time.")
     if isinstance(exc, aiosmtplib.SMTPConnectError | OSError | socket.gaierror):
-        return SendFailure(f"Could not connect to the mail server at {host}:{port} ({exc}).")
+        return SendFailure(f"Could not connect to the mail server at {host}:{port} ({_os_reason(exc)}).")
     return SendFailure(f"Sending failed: {exc}.")
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The operating system's words for a connection failure ("Connection refused"),
+    looking through the exception's causes; the exception's text otherwise."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno:
+            return os.strerror(seen.errno) if seen.errno > 0 else str(seen.strerror or seen)
+        seen = seen.__cause__ or seen.__context__
+    return str(exc)
 
 
 async def smtp_send(message: EmailMessage, mail: OutgoingMail, settings: Settings) -> None:
@@ -412,9 +424,13 @@ class MailRelay:
             )
             if row is None:
                 return False
-            mail = OutgoingMail.model_validate(row["mail"])
             attempts = row["attempts"] + 1
             try:
+                try:
+                    mail = OutgoingMail.model_validate(row["mail"])
+                except ValidationError as exc:  # a stored mail this version cannot read: never retried
+                    raise SendFailure(f"This mail could not be read: {exc.error_count()} invalid field(s).",
+                                      permanent=True) from exc
                 await smtp_send(build_message(mail, self._settings.mail_from), mail, self._settings)
             except SendFailure as failure:
                 delay = None if failure.permanent else retry_delay(attempts, self._delays)
@@ -433,7 +449,7 @@ class MailRelay:
                 updated = await conn.fetchrow(
                     f"UPDATE mail_outbox SET status = 'sent', attempts = $2, next_attempt_at = NULL,"
                     f" sent_at = now() WHERE id = $1 RETURNING {_VIEW_COLUMNS}", row["id"], attempts)
-                log.info("mail.sent", mail_id=row["id"], kind=mail.kind, attempts=attempts)
+                log.info("mail.sent", mail_id=row["id"], kind=updated["kind"], attempts=attempts)
             await _publish(conn, self._service, _view(updated))
         self._on_event()
         return True

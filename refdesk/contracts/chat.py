@@ -20,6 +20,9 @@ rd.chat.screenshare.*   ScreenshareRequest   Screenshare (``.request``; ``.answe
                         ScreenshareLookup    ScreenshareLookup → ScreenshareLatest)
 ======================  ===================  ==================================
 
+Internal Chat (operators among themselves: ``rd.chat.internal.*``) has its own section
+at the end of this module.
+
 Events: ``rd.ev.chat.msg.<chat_id>.posted`` (stream ``CHAT_EVENTS`` on
 ``rd.ev.chat.>``) carry :class:`MessagePosted` (internal notes included: a consumer
 that shows anything to a patron filters with :func:`patron_visible`);

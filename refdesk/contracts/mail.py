@@ -68,6 +68,11 @@ class MailView(Reply):
     created_at: datetime
     sent_at: datetime | None = None
 
+    def for_patron(self) -> MailView:
+        """This mail as a patron may see it: without ``last_error`` (it can name the
+        mail server) and ``requested_by``."""
+        return self.model_copy(update={"last_error": None, "requested_by": None})
+
 
 class MailList(Reply):
     """Mails about one thing, newest first."""

@@ -41,6 +41,9 @@ dashboard connected to it. The queue service records when each was last seen and
 an Online operator Offline (emitting the status event) once no gateway has mentioned
 them for ``presence_timeout_seconds``.
 
+The staff list (``rd.queue.operators.list``, Internal Chat's "who is online") has its
+own section at the end of this module.
+
 Events (JetStream stream ``QUEUE_EVENTS`` on ``rd.ev.queue.>``):
 ``rd.ev.queue.chat.<chat_id>.<queued|claimed|ended|closed>`` carry :class:`ChatEvent`;
 ``rd.ev.queue.operator.<operator_id>.status`` carries :class:`OperatorStatusEvent`.
@@ -328,7 +331,12 @@ class DismissRequest(Request):
     @field_validator("note")
     @classmethod
     def _note_or_default(cls, value: str | None) -> str | None:
-        return None if value is None or is_blank(value) else _one_line(value)
+        if value is None or is_blank(value):
+            return None
+        try:
+            return _one_line(value)
+        except ValueError:  # nothing visible once cleaned (control characters only)
+            return None
 
 
 class BoardRequest(Request):

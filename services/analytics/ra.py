@@ -30,6 +30,9 @@ about two years in minutes)."""
 
 READ_LEVELS = frozenset(level.level for level in READ_SCALE)
 
+EARLIEST_ANSWERED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
+"""The earliest time a record may be backdated to (catches a mistyped year)."""
+
 # --------------------------------------------------------------------------------------
 # values
 
@@ -212,8 +215,9 @@ def answered_time(answered_at: datetime | None, now: datetime) -> datetime:
     given; a backdated time as given.
 
     Raises:
-        Invalid: a time without a time zone, or one more than
-            :data:`MAX_FUTURE_SKEW_SECONDS` after ``now``.
+        Invalid: a time without a time zone, one more than
+            :data:`MAX_FUTURE_SKEW_SECONDS` after ``now``, or one before
+            :data:`EARLIEST_ANSWERED_AT`.
     """
     if answered_at is None:
         return now
@@ -221,6 +225,8 @@ def answered_time(answered_at: datetime | None, now: datetime) -> datetime:
         raise Invalid("The time answered must include a time zone, e.g. 2026-12-02T14:30:00Z.")
     if answered_at > now + timedelta(seconds=MAX_FUTURE_SKEW_SECONDS):
         raise Invalid("The time answered cannot be in the future.")
+    if answered_at < EARLIEST_ANSWERED_AT:
+        raise Invalid("The time answered is before 2000; please check the year.")
     return answered_at.astimezone(timezone.utc)
 
 

@@ -5,7 +5,7 @@ here (:func:`services.analytics.ra.check_may_change`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from refdesk.bus import Endpoints, Invalid, NotFound
@@ -22,6 +22,9 @@ from .seed import seed
 
 _GONE = "There is no such Reference Analytics record (it may have been deleted)."
 
+ChatDepartment = Callable[[str], Awaitable[str | None]]
+"""``chat_id`` → the department the chat was queued in, if analytics has seen it."""
+
 
 class RaHandlers:
     """Reference Analytics request handlers over one :class:`RaStore`.
@@ -33,7 +36,8 @@ class RaHandlers:
         now: the clock (UTC), replaceable in tests.
     """
 
-    def __init__(self, store: RaStore, chat_department: Callable, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, store: RaStore, chat_department: ChatDepartment,
+                 now: Callable[[], datetime] = utcnow) -> None:
         self._store = store
         self._chat_department = chat_department
         self._now = now
@@ -174,7 +178,7 @@ class RaHandlers:
         return record
 
 
-async def wire(endpoints: Endpoints, store: RaStore, chat_department: Callable) -> None:
+async def wire(endpoints: Endpoints, store: RaStore, chat_department: ChatDepartment) -> None:
     """Ensure the default dataset and register the Reference Analytics endpoints."""
     await seed(store)  # the default dataset is product data: every library needs the RA form
     handlers = RaHandlers(store, chat_department)

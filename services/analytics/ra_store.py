@@ -5,6 +5,7 @@ fields, records and the records' audit trail (tables ``datasets``, ``dataset_fie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -133,11 +134,13 @@ class RaStore:
         return record_of(row) if row else None
 
     async def change_record(self, record_id: str, actor_id: str, actor_name: str | None,
-                            change: Any) -> RaRecord | None:
+                            change: Callable[[RaRecord], tuple[str, dict[str, Any], datetime | None]],
+                            ) -> RaRecord | None:
         """Lock the record, call ``change(record)`` — which checks and returns
         ``(action, values, answered_at)`` — store the result and its audit entry in one
         transaction, and return the record as stored (None when there is no record).
-        ``action`` ``delete`` marks it deleted; ``update`` replaces values and time."""
+        ``action`` ``delete`` marks it deleted; ``update`` replaces values and time.
+        Whatever ``change`` raises (NotFound, Forbidden) rolls the transaction back."""
         async with self._pool.acquire() as conn, conn.transaction():
             before = await self.get_record(record_id, lock_in=conn)
             if before is None:

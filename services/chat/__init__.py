@@ -9,6 +9,10 @@ Recording a transition first records the earlier ones the chat shows, and a send
 carries the chat first records what the chat's state shows, so the transcript's order
 never depends on which report arrives first. Once the end is recorded, patron and
 operator messages are refused (409).
+
+It also keeps Internal Chat — operators among themselves: an All Staff room, a standing
+room per department and direct rooms of two, with per-room seqs and read markers
+(:mod:`.internal`, :mod:`.internal_store`, :mod:`.internal_endpoints`).
 """
 
 from pathlib import Path

@@ -115,8 +115,9 @@ class ChatEndpoints:
         if current is None or current.chat_id != request.chat_id:
             raise NotFound("There is no such screenshare request in this chat.")
         if current.state == "pending":
-            link = await self._provider().create(f"Library screenshare with {request.patron_name}") \
-                if request.accept else None
+            link = None
+            if request.accept:
+                link = await self._provider().create(f"Library screenshare with {request.patron_name}")
             answered = await self._store.answer_screenshare(
                 current.id, accepted=request.accept, join_url=link and link.join_url,
                 host_url=link and link.host_url, provider=link and link.provider)

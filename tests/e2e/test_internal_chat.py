@@ -1,6 +1,7 @@
 """Internal Chat in Chromium, as two operators see it: the staff list with statuses and
 active chat counts, a direct chat (unread badge, the Internal Chat sound, reading
-clears it), department rooms only for their members, "Load earlier", and the
+clears it), department rooms only for their members, "Load earlier", a dropped
+connection that lost messages (replayed once each after the reconnect), and the
 ``rd:open-internal`` event another part of the dashboard fires.
 
 Real parts only: every service, the gateway, NATS, PostgreSQL and Debian's Chromium.
@@ -12,7 +13,7 @@ import re
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, WebSocketRoute, expect
 
 from refdesk import bus
 from refdesk.contracts import chat as c
@@ -21,6 +22,24 @@ from tests.e2e.test_shift import sign_in
 from tests.support import running_system
 
 pytestmark = pytest.mark.e2e
+
+
+class Link:
+    """Ben's websocket, passed through the test: it can lose server frames and drop."""
+
+    def __init__(self) -> None:
+        self.losing = False
+        self.current: WebSocketRoute | None = None
+
+    def route(self, ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        server.on_message(lambda message: None if self.losing else ws.send(message))
+        self.current = ws
+
+    async def drop(self) -> None:
+        self.losing = False
+        assert self.current is not None
+        await self.current.close(code=4000, reason="test drops the connection")
 
 
 def room(page: Page, name: str):
@@ -43,6 +62,8 @@ async def test_internal_chat_between_two_operators(servers, browser) -> None:
         ana_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
         ben_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
         ana, ben = await ana_ctx.new_page(), await ben_ctx.new_page()
+        link = Link()
+        await ben.route_web_socket(re.compile(r"/ws$"), link.route)  # lets the test cut Ben's connection
         await sign_in(ana, base, "ana")
         await sign_in(ben, base, "ben")
 
@@ -137,6 +158,21 @@ async def test_internal_chat_between_two_operators(servers, browser) -> None:
             new CustomEvent("rd:open-internal", {{detail: {{operatorId: "{ids['Ben']}"}}}}))""")
         await expect(ana.get_by_test_id("internal-room-title")).to_have_text("Ben")
         await expect(ana.get_by_test_id("message").filter(has_text="I'll be there")).to_be_visible()
+
+        # Ben's connection silently loses two messages, then drops: after reconnecting he
+        # gets exactly the missed ones (each once), from where he was.
+        await room(ben, "Ana").click()
+        link.losing = True
+        await say(ana, "First while you were away")
+        await say(ana, "Second while you were away")
+        await expect(ana.get_by_test_id("message").filter(has_text="while you were away")).to_have_count(2)
+        await expect(ben.get_by_test_id("message").filter(has_text="while you were away")).to_have_count(0)
+        await link.drop()
+        await expect(ben.get_by_test_id("connection")).to_be_hidden()
+        view = ben.get_by_test_id("internal-room-view")
+        await expect(view.get_by_test_id("message").filter(has_text="while you were away")).to_have_count(2)
+        seqs = [int(s) for s in await view.get_by_test_id("message").evaluate_all("els => els.map(e => e.dataset.seq)")]
+        assert seqs == sorted(set(seqs)) and seqs[-2:] == [3, 4]
 
         # Ana goes Offline: Ben's staff list says so.
         await ana.get_by_test_id("status-select").select_option("offline")

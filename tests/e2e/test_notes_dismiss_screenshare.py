@@ -156,3 +156,75 @@ async def test_notes_dismiss_and_screenshare_as_each_person_sees_them(servers, b
         # The record keeps both dismissals (the queue's view of the chats).
         async with httpx.AsyncClient(base_url=base) as http:
             assert (await http.get("/healthz")).status_code == 200
+
+
+# The patron page's own socket client (gateway/static/js/socket.js), driven in Chromium
+# against the real gateway, with the page's WebSocket wrapped to see what it sends and
+# to drop the connection.
+_HARNESS = """async ({token, chatId}) => {
+  const sent = [], sockets = [], bodies = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) { super(...args); sockets.push(this); }
+    send(data) { sent.push(JSON.parse(data)); super.send(data); }
+  };
+  const { RefdeskSocket } = await import("/static/js/socket.js");
+  const socket = new RefdeskSocket(token);
+  socket.addEventListener("message", (event) => bodies.push(event.detail.message.body));
+  window.__t = { socket, sent, sockets, bodies, chatId };
+  socket.subscribe(chatId);
+  socket.start();
+}"""
+
+_WAIT_FOR_BODY = """async (body) => {
+  const t = window.__t;
+  while (!t.bodies.includes(body)) await new Promise((r) => setTimeout(r, 20));
+}"""
+
+_RECONNECT = """async () => {
+  const t = window.__t;
+  const before = t.sockets.length;
+  t.sockets.at(-1).close();  // the connection drops; the client reconnects by itself
+  while (t.sockets.length === before || t.socket.state !== "open") await new Promise((r) => setTimeout(r, 20));
+  // One round trip after the new welcome: frames are answered in order, so the
+  // re-subscribe sent on welcome has been answered (and its history applied) by then.
+  await t.socket.request({ type: "screenshare.get", chat_id: t.chatId });
+  return t.sent.filter((f) => f.type === "chat.subscribe").map((f) => f.after_seq);
+}"""
+
+
+async def test_the_patron_socket_resumes_past_notes_after_a_reconnect(servers, browser) -> None:
+    from tests.integration.test_gateway import Gateway, new_chat, online_operator
+
+    async with running_system(servers) as stack:
+        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            gw = Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
+            ana = await online_operator(gw, "ana", ["reference"])
+            created = await new_chat(gw, "reference", "Does my socket resume?")
+            chat_id = created["chat_id"]
+            await ana.ok({"type": "chat.claim", "chat_id": chat_id})
+            one = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "one", "body": "one"})
+
+            page = await browser.new_page()
+            await page.goto(f"{base}/patron/?department=reference")
+            await page.evaluate(_HARNESS, {"token": created["token"], "chatId": chat_id})
+            await page.evaluate(_WAIT_FOR_BODY, "one")
+
+            # A note and a message arrive live: the patron's seqs now have a gap.
+            await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "n", "body": "NOTE", "internal": True})
+            two = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "two", "body": "two"})
+            await page.evaluate(_WAIT_FOR_BODY, "two")
+
+            # First reconnect: asks from the last seq before the gap; the history's
+            # top_seq then covers the gap …
+            assert await page.evaluate(_RECONNECT) == [0, one["seq"]]
+            # … so the next reconnect asks from the top: no re-fetching of the gap.
+            assert await page.evaluate(_RECONNECT) == [0, one["seq"], two["seq"]]
+
+            three = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "three", "body": "three"})
+            await page.evaluate(_WAIT_FOR_BODY, "three")
+            assert await page.evaluate("() => window.__t.bodies") == ["Does my socket resume?", "Ana joined the chat.",
+                                                                      "one", "two", "three"]
+            assert three["seq"] == two["seq"] + 1
+            await ana.close()

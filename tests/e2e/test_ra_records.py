@@ -145,6 +145,7 @@ async def test_reference_analytics_records_and_the_patron_rating(servers, browse
             const p = (n) => String(n).padStart(2, "0");
             return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`; }""")
         await when.fill(earlier)
+        await hand.get_by_label("Department").select_option(label="Reference")
         await hand.get_by_label(re.compile("^Location")).select_option("Reference desk")
         await hand.get_by_role("radiogroup", name=re.compile("Mode")).get_by_role("radio", name="In person").check()
         await hand.get_by_label(re.compile("Duration")).fill("5")
@@ -167,6 +168,7 @@ async def test_reference_analytics_records_and_the_patron_rating(servers, browse
             ("Where are the city atlases from 1910?", 3), ("Where is the printer?", None)]
         by_hand = listed[1]
         assert by_hand["chat_id"] is None and by_hand["values"]["mode"] == "In person"
+        assert by_hand["department_id"] == "reference"
         ago = datetime.now(timezone.utc) - datetime.fromisoformat(by_hand["answered_at"])
         assert timedelta(hours=1, minutes=58) < ago < timedelta(hours=2, minutes=2)
 
@@ -174,6 +176,7 @@ async def test_reference_analytics_records_and_the_patron_rating(servers, browse
         cleo_ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
         cleo = await cleo_ctx.new_page()
         await sign_in(cleo, base, "cleo")
+        await cleo.locator("header.topbar").screenshot(path=str(shots / "topbar-admin.png"))
         await cleo.get_by_test_id("datasets-button").click()
         editor = cleo.get_by_test_id("ds-editor")
         await expect(editor.get_by_test_id("ds-field")).to_have_count(9)
@@ -190,6 +193,7 @@ async def test_reference_analytics_records_and_the_patron_rating(servers, browse
         await editor.get_by_test_id("ds-save").click()
         await expect(editor.get_by_test_id("ds-saved")).to_have_text("Saved")
         await expect(editor.get_by_test_id("ds-pick")).to_have_value("roving")
+        await cleo.get_by_test_id("datasets-dialog").screenshot(path=str(shots / "dataset-editor-saved.png"))
         await cleo.keyboard.press("Escape")
         # The new dataset can be picked in the hand-entry form.
         await cleo.get_by_test_id("record-question").click()

@@ -128,6 +128,11 @@ async def test_operator_and_patron_email_transcripts(servers, browser, tmp_path)
         result = patron.get_by_test_id("transcript-result")
         await expect(result).to_contain_text("Transcript sent to dana@example.org", timeout=10000)
         await shot(patron, "widget-transcript")
+        # The operator, who still has the ended chat open, sees the patron's request too.
+        own = ana.get_by_test_id("mail-status-item").filter(has_text="Patron's own transcript")
+        await expect(own).to_have_attribute("data-status", "sent")
+        await expect(own).to_contain_text("dana@example.org: Sent at")
+        await shot(ana, "transcript-status-ended")
 
         await mail_page.goto(mail_url)
         mine = mail_page.get_by_test_id("mail-row").filter(has_text="dana@example.org")

@@ -79,7 +79,8 @@ async def test_ana_transfers_a_chat_to_ben_who_accepts_and_claims_it(servers, br
         await expect(ana.get_by_test_id("tab-internal")).to_have_attribute("aria-selected", "true")
         await ana.get_by_test_id("tab-patron").click()
         await pane.get_by_test_id("transfer-chat").click()
-        await expect(dialog.get_by_test_id("transfer-note")).to_have_value("Archives question: 1850s letters of Mayor Hill.")
+        note = "Archives question: 1850s letters of Mayor Hill."
+        await expect(dialog.get_by_test_id("transfer-note")).to_have_value(note)
         await ben_option.get_by_role("radio").check()
         await dialog.get_by_test_id("transfer-stay").check()
         await ana.screenshot(path=str(folder / "transfer-dialog.png"))
@@ -148,3 +149,56 @@ async def test_ana_transfers_a_chat_to_ben_who_accepts_and_claims_it(servers, br
         await ben_pane.get_by_test_id("end-chat").click()
         await expect(patron.get_by_test_id("chat-ended")).to_be_visible()
         await expect(ana.get_by_test_id("chat-pane").filter(has_text="Dana Reader")).to_have_count(0)
+
+
+async def test_a_declined_or_cancelled_transfer_gives_the_chat_back(servers, browser, tmp_path) -> None:
+    folder = shots(tmp_path)
+    async with running_system(servers) as stack:
+        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
+        ana = await (await browser.new_context(viewport={"width": 1280, "height": 860})).new_page()
+        ben = await (await browser.new_context(viewport={"width": 1280, "height": 860})).new_page()
+        patron = await (await browser.new_context(viewport={"width": 375, "height": 740})).new_page()
+        await sign_in(ana, base, "ana")
+        await sign_in(ben, base, "ben")
+        await patron.goto(f"{base}/patron/?department=reference")
+        await patron.get_by_test_id("patron-name").fill("Gil Reader")
+        await patron.get_by_test_id("patron-question").fill("Can I book a study room?")
+        await patron.get_by_test_id("start-chat").click()
+        await ana.get_by_test_id("chat-row").filter(has_text="Gil Reader").get_by_test_id("claim-button").click()
+        pane = ana.get_by_test_id("chat-pane").filter(has_text="Gil Reader")
+        status = pane.get_by_test_id("transfer-status")
+
+        async def transfer_to_archives() -> None:
+            await pane.get_by_test_id("transfer-chat").click()
+            dialog = ana.get_by_test_id("transfer-dialog")
+            await dialog.locator("[data-kind=department][data-target-id=archives]").get_by_role("radio").check()
+            await dialog.get_by_test_id("transfer-submit").click()
+            await expect(status).to_have_attribute("data-state", "pending")
+            await expect(pane.get_by_test_id("reply-box")).to_be_disabled()
+            await expect(pane.get_by_test_id("end-chat")).to_be_disabled()
+
+        # Ben monitors Archives: he declines; Ana sees it and can write again
+        await transfer_to_archives()
+        offer = ben.get_by_test_id("transfer-offer").filter(has_text="Gil Reader")
+        await expect(offer).to_contain_text("to Archives")
+        await offer.get_by_test_id("decline-transfer").click()
+        await expect(status).to_have_attribute("data-state", "declined")
+        await expect(status).to_contain_text("Archives declined the transfer")
+        await expect(pane.get_by_test_id("reply-box")).to_be_enabled()
+        await expect(patron_message(patron, "Ana is still with you.")).to_be_visible()
+        await expect(ben.get_by_test_id("transfer-offer").filter(has_text="Gil Reader")).to_have_count(0, timeout=8000)
+        await ana.screenshot(path=str(folder / "transfer-declined.png"))
+
+        # Ana asks again, then takes it back herself: Ben's offer goes away
+        await transfer_to_archives()
+        await expect(ben.get_by_test_id("transfer-offer").filter(has_text="Gil Reader")).to_be_visible()
+        await pane.get_by_test_id("cancel-transfer").click()
+        await expect(status).to_be_hidden()
+        await expect(pane.get_by_test_id("reply-box")).to_be_enabled()
+        await expect(ben.get_by_test_id("transfer-offer").filter(has_text="Gil Reader")).to_contain_text(
+            "cancelled or declined")
+        await pane.get_by_test_id("reply-box").fill("I'll book it for you.")
+        await pane.get_by_test_id("reply-box").press("Enter")
+        await expect(patron_message(patron, "I'll book it for you.")).to_be_visible()
+        texts = await patron.get_by_test_id("message").all_inner_texts()
+        assert sum("Ana is still with you." in text for text in texts) == 2

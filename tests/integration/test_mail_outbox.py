@@ -144,3 +144,20 @@ async def _status(pool, mail_id: str, status: str):
 
 async def _sent(pool, mail_id: str):
     return await _status(pool, mail_id, "sent")
+
+
+async def test_an_unreadable_stored_mail_fails_without_blocking_the_others(servers, tmp_path: Path) -> None:
+    async with outbox_schema(servers, tmp_path) as (pool, relay, settings, events):
+        box = MailBox()
+        catcher = SmtpCatcher(box, "127.0.0.1", settings.smtp_port)
+        catcher.start()
+        try:
+            await pool.execute(
+                "INSERT INTO mail_outbox (id, kind, subject_ref, recipients, subject, mail, next_attempt_at)"
+                " VALUES ('bad', 'x', 'chat:c1', '{a@example.org}', 's', '{\"to\": []}'::jsonb, now() - interval '1 s')")
+            good = await enqueue(pool, relay, transcript())
+            bad = await eventually(lambda: _status(pool, "bad", "failed"), what="the unreadable mail failed")
+            assert bad.last_error.startswith("This mail could not be read")
+            await eventually(lambda: _sent(pool, good), what="the good mail sent")
+        finally:
+            catcher.stop()

@@ -15,6 +15,7 @@ import pytest
 
 from refdesk import auth
 from refdesk.bus import request
+from refdesk.contracts import analytics as an
 from refdesk.contracts import queue
 from tests.integration import reports_history
 from tests.support import Stack, eventually, running
@@ -207,3 +208,53 @@ async def test_every_report_matches_the_hand_computed_values(servers) -> None:
             backwards = await admin.get("/api/reports/summary", params={"from": "2026-03-09", "to": "2026-03-08"})
             assert backwards.status_code == 422 and "must not be after" in backwards.json()["detail"]
             assert (await admin.get("/api/reports/no-such-report")).status_code == 404
+
+
+# -- Reference Analytics records (one per question), by their local answered date ------------------
+
+RA_RANGE = {"from": "2026-03-07", "to": "2026-03-08"}
+
+
+async def test_reference_analytics_reports_count_records_by_local_answered_date(servers) -> None:
+    async with running(servers, "queue", "analytics", time_zone=ZONE) as stack:
+        admin_id, ana_id, ben_id = [await operator_id(stack, name) for name in ("cleo", "ana", "ben")]
+        local = reports_history.local
+
+        async def record(author: str, when: str, department: str | None, **values) -> an.RaRecord:
+            return await request(stack.nc, an.RECORD_CREATE, an.RecordCreate(
+                dataset_id="default", operator_id=author, department_id=department, answered_at=local(when),
+                values={"duration": 5, **values}), an.RaRecord)
+
+        await record(ana_id, "2026-03-07 23:30", "reference", location="Chat", mode="Chat",
+                     question_type="Research", read_scale=3)
+        await record(ben_id, "2026-03-08 01:30", "reference", location="Chat", mode="Chat",
+                     question_type="Directional", read_scale=1)
+        await record(ana_id, "2026-03-08 03:30", "circulation", location="Circulation desk", mode="In person",
+                     question_type="Directional")
+        await record(ana_id, "2026-03-06 23:30", "reference", location="Chat", mode="Phone")  # local 03-06: out
+        await record(ana_id, "2026-03-08 23:30", None, location="Reference desk", mode="In person",  # UTC 03-09
+                     question_type="Research", read_scale=3)
+        deleted = await record(ben_id, "2026-03-08 12:00", "archives", location="Phone", mode="Phone",
+                               question_type="Research", read_scale=5)
+        await request(stack.nc, an.RECORD_DELETE, an.RecordRef(actor_id=ben_id, record_id=deleted.id), an.RaRecord)
+        await record(ben_id, "2026-03-08 14:00", "archives", location="Email", mode="Email",
+                     question_type="Policy/Circulation", read_scale=2)
+
+        async with api(stack, admin_id) as admin, api(stack, ana_id) as ana:
+
+            async def values(client: httpx.AsyncClient, name: str, **params) -> list[tuple]:
+                return [(r["value"], r["records"]) for r in await rows(client, name, **{**RA_RANGE, **params})]
+
+            assert await values(admin, "by-mode") == [("Chat", 2), ("In person", 2), ("Email", 1)]
+            assert await values(admin, "by-location") == [
+                ("Chat", 2), ("Circulation desk", 1), ("Email", 1), ("Reference desk", 1)]
+            assert await values(admin, "by-question-type") == [
+                ("Directional", 2), ("Research", 2), ("Policy/Circulation", 1)]
+            assert await values(admin, "by-read-level") == [("3", 2), ("1", 1), ("2", 1), (None, 1)]
+            assert await values(admin, "by-field", field="referred_by") == [(None, 5)]
+            assert await values(admin, "by-mode", operator_id=ben_id) == [("Chat", 1), ("Email", 1)]
+            assert await values(admin, "by-mode", department_id="archives") == [("Email", 1)]
+            # ana: her departments (reference, circulation) and her own hand entry; not archives
+            assert await values(ana, "by-mode") == [("Chat", 2), ("In person", 2)]
+            csv_text = (await admin.get("/api/reports/by-mode", params={**RA_RANGE, "format": "csv"})).text
+            assert csv_text.splitlines() == ["value,records", "Chat,2", "In person,2", "Email,1"]

@@ -15,7 +15,7 @@ from refdesk import auth, db
 from refdesk.bus import request
 from refdesk.contracts import chat, queue, tickets
 from services.analytics.facts_store import FactsStore
-from services.analytics.rebuild import Fold, replay
+from services.analytics.rebuild import Fold, rebuild_command, replay
 from tests.integration import reports_history
 from tests.support import Stack, eventually, running
 
@@ -90,7 +90,12 @@ async def test_rebuild_of_the_generated_history_equals_the_live_model(servers) -
                     return fact is not None and fact.outcome == "missed"
 
                 await eventually(c9_missed, what="the late event to apply")
-                await assert_rebuild_equals_live(stack, client, pool)
+                live = await assert_rebuild_equals_live(stack, client, pool)
+
+                # `python -m services.analytics rebuild` does the same from the command line.
+                result = await rebuild_command(stack.settings)
+                assert (result.chats, result.status_changes) == (11, 5)
+                assert await snapshot(pool) == live
         finally:
             await pool.close()
 

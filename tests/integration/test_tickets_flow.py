@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from email.message import EmailMessage
 
 import aiosmtplib
+import asyncpg
 import pytest
 import pytest_asyncio
 from aiosmtpd.smtp import SMTP
@@ -22,6 +23,7 @@ from refdesk import bus
 from refdesk.bus import BusError
 from refdesk.contracts import tickets as t
 from refdesk.embedded import free_port
+from services.tickets.inbound import MAX_MESSAGE_BYTES
 from tests.support import Stack, eventually, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -305,3 +307,21 @@ async def test_list_filters_and_counts(stack: Stack) -> None:
     assert mine.id not in [x.id for x in new.tickets] and all(x.status == "New" for x in new.tickets)
     assert found.counts.get("New", 0) >= 1
     assert json.loads(found.model_dump_json())["tickets"][0]["question"] == "Zebra finches in the rare books?"
+
+
+async def test_an_oversized_email_is_refused_and_the_ticket_unchanged(stack: Stack) -> None:
+    ticket = await offline(stack, "big@example.org")
+    reply_to = f"ticket+{ticket.id}.{await secret_of(stack, ticket.id)}@{stack.settings.ticket_reply_domain}"
+    huge = patron_answer(reply_to, "x" * (MAX_MESSAGE_BYTES + 1024), message_id="<huge@example.org>")
+    with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
+        await aiosmtplib.send(huge, hostname="127.0.0.1", port=stack.settings.inbound_smtp_port, timeout=60)
+    assert refused.value.code == 552
+    assert [m.kind for m in (await detail(stack, ticket.id)).messages] == ["patron", "system"]
+
+
+async def secret_of(stack: Stack, ticket_id: str) -> str:
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        return await conn.fetchval("SELECT reply_secret FROM tickets.tickets WHERE id = $1", ticket_id)
+    finally:
+        await conn.close()

@@ -99,7 +99,8 @@ async def test_operator_transfer_rules_accept_and_claim_with_stay(gw: Gateway) -
     assert (await refused(gw, q.TRANSFER_REQUEST, request.model_copy(update={"operator_id": ben.id}))).code == "403"
     to_self = await refused(gw, q.TRANSFER_REQUEST, request.model_copy(update={"to_operator_id": ana.id}))
     assert to_self.code == "409" and "another operator" in to_self.message
-    assert (await refused(gw, q.TRANSFER_REQUEST, request.model_copy(update={"to_operator_id": "nobody"}))).code == "404"
+    unknown = request.model_copy(update={"to_operator_id": "nobody"})
+    assert (await refused(gw, q.TRANSFER_REQUEST, unknown)).code == "404"
     nowhere = q.TransferRequest(chat_id=chat.id, operator_id=ana.id, to_department_id="nowhere")
     assert (await refused(gw, q.TRANSFER_REQUEST, nowhere)).code == "404"
 

@@ -46,6 +46,7 @@ def test_every_protocol_type_is_known() -> None:
         "ticket.reply", "ticket.note", "ticket.status",
         "staff.list", "internal.rooms", "internal.open", "internal.subscribe", "internal.earlier", "internal.send",
         "internal.read",
+        "transfer.request", "transfer.accept", "transfer.decline", "transfer.cancel", "transfer.preview",
     }
 
 

@@ -164,6 +164,8 @@ def test_answered_at_defaults_to_now_and_may_be_backdated_not_in_the_future() ->
         ra.answered_time(NOW + timedelta(minutes=6), NOW)
     with pytest.raises(Invalid, match="time zone"):
         ra.answered_time(datetime(2026, 12, 1, 9, 0), NOW)
+    with pytest.raises(Invalid, match="before 2000; please check the year"):
+        ra.answered_time(datetime(206, 12, 1, 9, 0, tzinfo=timezone.utc), NOW)
 
 
 def test_the_gateway_reads_answered_at_with_a_zone_only() -> None:

@@ -193,3 +193,9 @@ def test_csv_flattens_stats_and_hours_and_quotes_formulas() -> None:
     assert lines[0].startswith("weekday,h00,h01") and "wait_n,wait_mean,operators,at,comment,none" in lines[0]
     assert lines[1].endswith("1,2.5,a;b,2026-03-08T01:59:00-05:00,'=HYPERLINK(),")
     assert report_csv.render([], ["a", "b"]).splitlines() == ["a,b"]
+
+
+def test_field_counts_count_each_option_of_a_multiple_choice_and_blanks_last() -> None:
+    got = reports.field_counts([["Maps", "Art"], "Maps", None, 3, ["Art"]])
+    assert got == [{"value": "Art", "records": 2}, {"value": "Maps", "records": 2}, {"value": "3", "records": 1},
+                   {"value": None, "records": 1}]

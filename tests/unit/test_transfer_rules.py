@@ -188,7 +188,8 @@ def test_each_step_reads_as_one_short_sentence() -> None:
     assert transfer_steps("transfer_declined", chat(), to_ben) == [("declined", "Ana is still with you.")]
     assert transfer_steps("transfer_cancelled", chat(), to_ben) == [("cancelled", "Ana is still with you.")]
     claimed = chat(claimed_by="ben-id")
-    assert transfer_steps("claimed", claimed, to_ben) == [("joined", "Ben joined the chat."), ("left", "Ana left the chat.")]
+    assert transfer_steps("claimed", claimed, to_ben) == [
+        ("joined", "Ben joined the chat."), ("left", "Ana left the chat.")]
     assert transfer_steps("claimed", claimed, transfer(stay=True)) == [("joined", "Ben joined the chat.")]
 
 

@@ -4,11 +4,12 @@
  * and fields — label, kind (fixed once saved: old records keep their meaning),
  * required, options (one per line) for choice fields, default, unit and range for
  * numbers — reorder them with Move up / Move down, add fields, and archive a field
- * (hidden from the form, kept on old records) instead of deleting it.
+ * (hidden from the form, kept on old records) instead of deleting it; archive a whole
+ * dataset (not the default one).
  *
  * Test ids: ds-editor, ds-pick, ds-new, ds-name, ds-description, ds-field (data-key),
  * ds-label, ds-key, ds-kind, ds-required, ds-archived, ds-options, ds-default,
- * ds-add-field, ds-save, ds-error, ds-saved.
+ * ds-add-field, ds-dataset-archived, ds-save, ds-error, ds-saved.
  */
 import { announce, h, uid } from "../static/js/dom.js";
 
@@ -43,6 +44,7 @@ export class DatasetEditor {
     this.newButton = h("button", { type: "button", class: "btn", "data-testid": "ds-new", text: "New dataset" });
     this.name = h("input", { type: "text", maxlength: 80, "data-testid": "ds-name" });
     this.description = h("input", { type: "text", maxlength: 500, "data-testid": "ds-description" });
+    this.archivedSet = h("input", { type: "checkbox", "data-testid": "ds-dataset-archived" });
     this.list = h("ol", { class: "ds__fields", "aria-label": "Fields, in form order" });
     this.error = h("p", { class: "form-error", role: "alert", "data-testid": "ds-error", hidden: true });
     this.saved = h("p", { class: "ra__saved", role: "status", "data-testid": "ds-saved" });
@@ -51,6 +53,8 @@ export class DatasetEditor {
     this.element = h("form", { class: "ds", novalidate: true, "data-testid": "ds-editor", "aria-label": "Dataset editor" },
       h("div", { class: "ds__top" }, labelled("Dataset", this.pick), h("div", {}, this.newButton)),
       h("div", { class: "ds__top" }, labelled("Name", this.name), labelled("Description", this.description)),
+      h("div", { class: "ds-field__flags" },
+        h("label", {}, this.archivedSet, "Archived dataset (no longer offered on the form; its records are kept)")),
       h("h3", { class: "ra__records-title", text: "Fields" }),
       h("p", { class: "ra__hint", text: "A field's kind can't change once saved; archive a field to take it off the form (old records keep it)." }),
       this.list,
@@ -94,6 +98,8 @@ export class DatasetEditor {
     this.saved.textContent = "";
     this.name.value = dataset.name;
     this.description.value = dataset.description ?? "";
+    this.archivedSet.checked = Boolean(dataset.archived);
+    this.archivedSet.disabled = dataset.id === "default";
     this.rows = [...dataset.fields].sort((a, b) => a.position - b.position).map((field) => this.#row(field, false));
     this.#renderRows();
     if (!dataset.id) this.name.focus();
@@ -130,6 +136,13 @@ export class DatasetEditor {
       for (const box of numberBoxes) box.hidden = kind.value !== "number";
     };
     const showArchived = () => element.classList.toggle("ds-field--archived", archived.checked);
+    const name = () => {
+      const what = label.value.trim() || "this field";
+      up.setAttribute("aria-label", `Move ${what} up`);
+      down.setAttribute("aria-label", `Move ${what} down`);
+    };
+    label.addEventListener("input", name);
+    name();
     kind.addEventListener("change", showKind);
     archived.addEventListener("change", showArchived);
     label.addEventListener("input", () => {
@@ -187,7 +200,7 @@ export class DatasetEditor {
     this.error.hidden = true;
     this.saved.textContent = "";
     const dataset = { name: this.name.value.trim(), description: this.description.value.trim(),
-      fields: this.rows.map((row) => this.#fieldOf(row)) };
+      archived: this.archivedSet.checked, fields: this.rows.map((row) => this.#fieldOf(row)) };
     if (this.dataset?.id) dataset.id = this.dataset.id;
     if (!dataset.name) {
       this.#problem("Please give the dataset a name.");

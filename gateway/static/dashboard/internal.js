@@ -71,6 +71,9 @@ export class InternalChat {
 
   /** (Re)load the staff list and rooms and subscribe to every room (on each welcome). */
   async start() {
+    // Let requests already waiting for this welcome (going Online at sign-in) go first:
+    // the gateway answers one socket's frames in order.
+    await new Promise((resolve) => { setTimeout(resolve, 0); });
     try {
       const [staff, rooms] = await Promise.all([
         this.socket.request({ type: "staff.list" }, { waitForOpen: true }),

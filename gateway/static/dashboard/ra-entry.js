@@ -40,13 +40,14 @@ export class RaEntry {
 
   /** Show "Datasets" for admins only (the gateway refuses everyone else anyway). */
   setProfile(operator) {
+    this.departments = operator?.departments ?? [];
     this.buttons.datasets.hidden = !operator?.is_admin;
   }
 
   /** Open a fresh hand-entry form. */
   async openRecord() {
     const { element, body } = this.#dialog("Record a question", "ra-dialog");
-    const form = new RaForm(null, this.socket, null);
+    const form = new RaForm(null, this.socket, null, this.departments ?? []);
     body.replaceChildren(form.element);
     element.addEventListener("close", () => this.buttons.record.focus(), { once: true });
     element.showModal();

@@ -1,21 +1,22 @@
 /**
- * The Reference Analytics form (`ra.form`, `ra.save`, `ra.delete`, `ra.list`): in a
- * chat pane after the chat ends (prefilled from the chat: question, an answer excerpt
- * of the transcript, mode, duration), or — without a chat — for a question answered
- * at the desk, by phone or by email ("Record a question" in the top bar).
+ * The Reference Analytics form (`ra.form`, `ra.save`, `ra.delete`, `ra.list`,
+ * `ra.history`): in a chat pane after the chat ends (prefilled from the chat: question,
+ * an answer excerpt of the transcript, mode, duration), or — without a chat — for a
+ * question answered at the desk, by phone or by email ("Record a question" in the top
+ * bar; it may name one of the operator's departments).
  *
  * Fields come from the dataset (see ra-fields.js for each kind); "Answered at" starts
  * at now and may be set earlier (backdating). "Save" records the question and keeps
  * the choices for the next one (text fields are cleared), confirming "Saved"; "Save &
  * clear" records it and resets the whole form. A chat may have several records: they
  * are listed below the form with Edit (the form shows the record; "Save changes"
- * corrects it), Delete (asks first) and History (the audit trail). A 422 from the server is shown above the
- * buttons and the fields it names are highlighted.
+ * corrects it), Delete (asks first) and History (the audit trail). A 422 from the
+ * server is shown above the buttons and the fields it names are highlighted.
  *
- * Test ids: ra-form, ra-dataset, ra-answered-at, ra-field (data-key), ra-error, ra-save,
- * ra-save-clear, ra-saved, ra-cancel-edit, ra-records, ra-record, ra-record-edit,
- * ra-record-delete, ra-delete-confirm, ra-delete-cancel, ra-record-history, ra-history,
- * close-chat.
+ * Test ids: ra-form, ra-dataset, ra-answered-at, ra-department, ra-field (data-key),
+ * ra-error, ra-save, ra-save-clear, ra-saved, ra-cancel-edit, ra-records, ra-record,
+ * ra-record-edit, ra-record-delete, ra-delete-confirm, ra-delete-cancel,
+ * ra-record-history, ra-history, close-chat.
  */
 import { announce, h, uid } from "../static/js/dom.js";
 import { RaField, fromLocalInput, toLocalInput } from "./ra-fields.js";
@@ -34,8 +35,9 @@ export class RaForm {
    * @param {Object|null} chat the ended ChatView, or null for a hand entry
    * @param {import("../static/js/socket.js").RefdeskSocket} socket
    * @param {(() => Promise<void>)|null} closeChat sends chat.close (chat forms only)
+   * @param {Array<{id: string, name: string}>} departments the operator's, offered on a hand entry
    */
-  constructor(chat, socket, closeChat = null) {
+  constructor(chat, socket, closeChat = null, departments = []) {
     this.chat = chat;
     this.socket = socket;
     this.closeChat = closeChat;
@@ -50,6 +52,9 @@ export class RaForm {
     this.datasetField = h("div", { class: "field ra__dataset", hidden: true },
       h("label", { for: this.datasetSelect.id, text: "Dataset" }), this.datasetSelect);
     this.when = h("input", { id: whenId, type: "datetime-local", "data-testid": "ra-answered-at", required: true });
+    // A hand entry may name one of the operator's departments (a chat's record takes the chat's).
+    this.department = !chat && departments.length ? h("select", { id: uid("ra-department"), "data-testid": "ra-department" },
+      h("option", { value: "", text: "No department" }), departments.map((d) => h("option", { value: d.id, text: d.name }))) : null;
     this.whenField = h("div", { class: "field ra__when" },
       h("label", { for: whenId }, "Answered at", h("span", { class: "field__note", text: " (now, or earlier)" })), this.when);
     this.body = h("div", { class: "ra__fields" }, h("p", { class: "ra__loading", text: "Loading the form…" }));
@@ -68,7 +73,9 @@ export class RaForm {
       // In the "Record a question" dialog the dialog's heading already says it.
       h("h4", { id: this.titleId, class: chat ? "ra__title" : "ra__title visually-hidden", text: title }),
       h("p", { class: "ra__hint", text: hint }),
-      this.datasetField, this.whenField, this.body, this.error,
+      this.datasetField, this.whenField,
+      this.department ? h("div", { class: "field ra__when" }, h("label", { for: this.department.id, text: "Department" }), this.department) : null,
+      this.body, this.error,
       h("div", { class: "ra__actions" }, this.save, this.saveClear, this.cancelEdit, this.close, this.saved),
       this.listTitle, this.list);
     this.element.addEventListener("submit", (event) => {
@@ -185,6 +192,7 @@ export class RaForm {
     if (answeredAt) frame.answered_at = answeredAt;
     if (this.editing) frame.record_id = this.editing.id;
     else if (this.chat) frame.chat_id = this.chat.id;
+    else if (this.department?.value) frame.department_id = this.department.value;
     this.#busy(true);
     let record;
     try {

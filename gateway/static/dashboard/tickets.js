@@ -6,7 +6,7 @@
  * badge (#tickets-count) counts New + Open tickets of my departments.
  *
  * Kept current by `ticket.update` pushes (the list and the open ticket are fetched
- * again, folded so a burst costs one request). Test ids: tickets, ticket-filter-status,
+ * again, folded so a burst costs one request) and, for my replies, `mail.status`. Test ids: tickets, ticket-filter-status,
  * ticket-filter-department, ticket-filter-owner, ticket-search, ticket-row
  * (data-ticket-id, data-status), ticket-open, tickets-empty, tickets-more.
  */
@@ -48,6 +48,11 @@ export class Tickets {
       if (event.detail.ticket?.id === this.detail.ticketId) this.detail.refresh();
     };
     socket.addEventListener("ticket.update", this.onUpdate);
+    // My reply's email was sent (or failed): show it on the open ticket.
+    this.onMail = (event) => {
+      if (this.detail.ticketId && event.detail.mail?.subject_ref === `ticket:${this.detail.ticketId}`) this.detail.refresh();
+    };
+    socket.addEventListener("mail.status", this.onMail);
   }
 
   #build() {
@@ -113,6 +118,7 @@ export class Tickets {
   destroy() {
     clearTimeout(this.searchTimer);
     this.socket.removeEventListener("ticket.update", this.onUpdate);
+    this.socket.removeEventListener("mail.status", this.onMail);
     this.layout.remove();
   }
 

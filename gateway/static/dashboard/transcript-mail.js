@@ -69,7 +69,8 @@ export class TranscriptMailControl {
   }
 
   #item(mail) {
-    const what = `${KIND_LABELS[mail.kind] ?? mail.kind} to ${mail.to.join(", ")}`;
+    const kind = mail.requested_by ? KIND_LABELS[mail.kind] ?? mail.kind : "Patron's own transcript";
+    const what = `${kind} to ${mail.to.join(", ")}`;
     const state = h("span", { class: `mail-status__state mail-status__state--${mail.status}`, text: describe(mail) });
     const item = h("li", { class: "mail-status__item", "data-testid": "mail-status-item", dataset: { status: mail.status, mailId: mail.id } },
       h("span", { class: "mail-status__what", text: `${what}: ` }), state);

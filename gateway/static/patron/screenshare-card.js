@@ -4,8 +4,9 @@
  * buttons — nothing is shared and no meeting link exists until the patron accepts.
  * On Accept the card shows the meeting link ("Join the screenshare", new tab); on
  * Decline it says so briefly. A reloaded page asks `screenshare.get` and shows a
- * still-pending prompt again. The card does not take the focus (a framed widget must
- * never pull focus off the library page); it is announced, and Tab reaches it.
+ * still-pending prompt (or the accepted link) again. The card does not take the
+ * focus (a framed widget must never pull focus off the library page); it is
+ * announced, and Tab reaches it.
  *
  * Test ids: screenshare-offer, screenshare-accept, screenshare-decline,
  * screenshare-link, screenshare-result.
@@ -31,7 +32,7 @@ export class ScreenshareCard {
     socket.addEventListener("welcome", () => this.#load(), listening);
     socket.addEventListener("chat.update", (event) => {
       const state = event.detail.chat?.state;
-      if (event.detail.chat?.id === chatId && state !== "active" && this.request?.state === "pending") this.hide();
+      if (event.detail.chat?.id === chatId && state !== "active" && this.request) this.hide(); // the chat is over
     }, listening);
   }
 
@@ -47,7 +48,9 @@ export class ScreenshareCard {
 
   #load() {
     this.socket.request({ type: "screenshare.get", chat_id: this.chatId })
-      .then((data) => { if (data.request?.state === "pending") this.#receive({ chat_id: this.chatId, request: data.request }, false); },
+      .then((data) => { // a pending prompt, or an accepted link, comes back after a reload
+        if (data.request && data.request.state !== "declined") this.#receive({ chat_id: this.chatId, request: data.request }, false);
+      },
         () => {});
   }
 

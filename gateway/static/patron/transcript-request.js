@@ -81,7 +81,7 @@ export class TranscriptRequest {
     if (mail.status === "sent") this.#say(`Transcript sent to ${to}. Check your inbox (and spam folder).`, "ok");
     else if (mail.status === "retrying") this.#say(`We couldn't send it to ${to} yet — we'll keep trying.`, "pending");
     else if (mail.status === "failed") {
-      this.#say(`Sorry, we couldn't send the transcript to ${to}. The library has been told.`, "error");
+      this.#say(`Sorry, we couldn't send the transcript to ${to}. Please check the address and try again.`, "error");
       this.form.hidden = false;
     }
   }
