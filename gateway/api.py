@@ -266,19 +266,12 @@ async def create_patron_chat(body: PatronChatBody, http: Request, gateway: Gatew
     return PatronChatCreated(chat_id=chat.id, token=token, chat=chat)
 
 
-class PatronTicketBody(Body):
-    """The widget's offline form (nobody is monitoring the department): the queue
-    contract's field types, with the email address required (the answer comes by
+class PatronTicketBody(PatronChatBody):
+    """The widget's offline form (nobody is monitoring the department): the fields of
+    :class:`PatronChatBody`, with the email address required (the answer comes by
     email)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    department_id: DepartmentId
-    name: PatronName
     email: EmailStr
-    question: Question
-    page_url: PageUrl = None
-    request_id: RequestId = None
 
 
 class PatronTicketCreated(BaseModel):

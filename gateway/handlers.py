@@ -9,7 +9,7 @@ frame.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from refdesk import bus
@@ -182,24 +182,34 @@ async def chat_subscribe(session: Session, frame: ChatSubscribe) -> dict[str, An
     return {"chat_id": chat.id, "top_seq": max(top_seq, feed.top_seq)}
 
 
-async def _history(
-    session: Session, chat_id: str, after_seq: int, *, include_internal: bool,
-) -> tuple[list[Message], int, bool]:
-    """Messages after ``after_seq`` (at most :data:`HISTORY_MAX`, and no further page
-    once they reach :data:`HISTORY_FRAME_BYTES`), the chat's top seq, and whether more
-    remain. Internal notes only with ``include_internal`` (operators)."""
-    messages: list[Message] = []
+async def replay_pages(fetch: Callable[[int], Awaitable[Any]], after_seq: int) -> tuple[list[Any], int, bool]:
+    """Page through a history: ``fetch(cursor)`` answers the page after seq ``cursor``
+    (``messages`` with ``seq``, ``top_seq``, ``more``, as ``History``). Returns the
+    messages after ``after_seq`` (at most :data:`HISTORY_MAX`, and no further page once
+    they reach :data:`HISTORY_FRAME_BYTES`), the top seq, and whether more remain."""
+    messages: list[Any] = []
     size = 0
     cursor = after_seq
     while True:
-        request = HistoryRequest(chat_id=chat_id, after_seq=cursor, limit=HISTORY_PAGE,
-                                 include_internal=include_internal)
-        page = await session.call(HISTORY, request, History)
+        page = await fetch(cursor)
         messages.extend(page.messages)
         size += sum(json_bytes(message) for message in page.messages)
         if not page.more or not page.messages or len(messages) >= HISTORY_MAX or size >= HISTORY_FRAME_BYTES:
             return messages, page.top_seq, page.more
         cursor = page.messages[-1].seq
+
+
+async def _history(
+    session: Session, chat_id: str, after_seq: int, *, include_internal: bool,
+) -> tuple[list[Message], int, bool]:
+    """A chat's messages after ``after_seq``, its top seq and whether more remain (as
+    :func:`replay_pages`). Internal notes only with ``include_internal`` (operators)."""
+    async def fetch(cursor: int) -> History:
+        request = HistoryRequest(chat_id=chat_id, after_seq=cursor, limit=HISTORY_PAGE,
+                                 include_internal=include_internal)
+        return await session.call(HISTORY, request, History)
+
+    return await replay_pages(fetch, after_seq)
 
 
 async def chat_claim(session: Session, frame: ChatClaim) -> ChatView:
@@ -238,6 +248,20 @@ def _author(session: Session) -> tuple[str, str | None, str]:
     return "operator", identity.operator_id, session.profile.nickname[:100]
 
 
+def message_body(session: Session, text: str) -> str:
+    """A message body as stored (:func:`refdesk.text.clean_text`: trimmed, a CRLF as
+    one newline). Raises :class:`~refdesk.bus.Invalid` (422) for a blank body or one
+    longer than ``settings.max_message_chars`` (at most :data:`MAX_BODY_CHARS`)."""
+    limit = min(session.settings.max_message_chars, MAX_BODY_CHARS)
+    try:
+        body = clean_text(text)
+    except ValueError:
+        raise Invalid("A message cannot be blank.") from None
+    if len(body) > limit:
+        raise Invalid(f"A message can be at most {limit} characters long.")
+    return body
+
+
 async def chat_send(session: Session, frame: ChatSend) -> SendAck:
     """``chat.send``: the patron or the owning operator adds a message; a retry with
     the same ``cmid`` answers the original ack with ``duplicate: true``. The length
@@ -253,13 +277,7 @@ async def chat_send(session: Session, frame: ChatSend) -> SendAck:
     ``403`` whatever else the frame says). A note is accepted after the end too."""
     if frame.internal and isinstance(session.identity, PatronIdentity):
         raise Forbidden("Only library staff can write internal notes.")
-    limit = min(session.settings.max_message_chars, MAX_BODY_CHARS)
-    try:
-        body = clean_text(frame.body)
-    except ValueError:
-        raise Invalid("A message cannot be blank.") from None
-    if len(body) > limit:
-        raise Invalid(f"A message can be at most {limit} characters long.")
+    body = message_body(session, frame.body)
     chat = await session.chat(frame.chat_id)
     policy.check_author(session.identity, chat)
     kind, author_id, name = _author(session)

@@ -14,19 +14,18 @@ from typing import Any
 
 from refdesk.bus import Invalid
 from refdesk.contracts.chat import (
-    INTERNAL_HISTORY, INTERNAL_OPEN, INTERNAL_READ, INTERNAL_ROOMS, INTERNAL_SEND, MAX_BODY_CHARS, InternalHistory,
+    INTERNAL_HISTORY, INTERNAL_OPEN, INTERNAL_READ, INTERNAL_ROOMS, INTERNAL_SEND, InternalHistory,
     InternalHistoryRequest, InternalMessage, InternalOpenRequest, InternalReadRequest, InternalRoomList,
-    InternalRoomsRequest, InternalSendAck, InternalSendRequest, RoomView, json_bytes,
+    InternalRoomsRequest, InternalSendAck, InternalSendRequest, RoomView,
 )
 from refdesk.contracts.queue import OPERATOR_GET, OPERATORS_LIST, OperatorList, OperatorProfile, OperatorRef
 from refdesk.contracts.queue import OperatorsListRequest
-from refdesk.text import clean_text
 
 from .frames_internal import (
     InternalEarlier, InternalOpen, InternalRead, InternalRooms, InternalSend, InternalSubscribe, StaffList,
     internal_history, internal_read,
 )
-from .handlers import HISTORY_FRAME_BYTES, HISTORY_MAX, HISTORY_PAGE
+from .handlers import HISTORY_PAGE, message_body, replay_pages
 from .policy import require_operator
 from .rooms import feed_key
 from .session import Handler, Session
@@ -88,20 +87,13 @@ async def internal_subscribe(session: Session, frame: InternalSubscribe) -> dict
 
 async def _replay(session: Session, viewer: dict[str, Any], room_id: str,
                   after_seq: int) -> tuple[list[InternalMessage], int, bool]:
-    """Messages after ``after_seq`` (at most ``HISTORY_MAX``, no further page once they
-    reach ``HISTORY_FRAME_BYTES``), the room's top seq, and whether more remain."""
-    messages: list[InternalMessage] = []
-    size = 0
-    cursor = after_seq
-    while True:
-        page = await session.call(
-            INTERNAL_HISTORY,
-            InternalHistoryRequest(**viewer, room_id=room_id, after_seq=cursor, limit=HISTORY_PAGE), InternalHistory)
-        messages.extend(page.messages)
-        size += sum(json_bytes(message) for message in page.messages)
-        if not page.more or not page.messages or len(messages) >= HISTORY_MAX or size >= HISTORY_FRAME_BYTES:
-            return messages, page.top_seq, page.more
-        cursor = page.messages[-1].seq
+    """A room's messages after ``after_seq``, its top seq and whether more remain (as
+    :func:`gateway.handlers.replay_pages`)."""
+    async def fetch(cursor: int) -> InternalHistory:
+        request = InternalHistoryRequest(**viewer, room_id=room_id, after_seq=cursor, limit=HISTORY_PAGE)
+        return await session.call(INTERNAL_HISTORY, request, InternalHistory)
+
+    return await replay_pages(fetch, after_seq)
 
 
 async def internal_earlier(session: Session, frame: InternalEarlier) -> InternalHistory:
@@ -116,13 +108,7 @@ async def internal_send(session: Session, frame: InternalSend) -> InternalSendAc
     """``internal.send``: add a message to a room the operator is in; a retry with the
     same ``cmid`` answers the original ack with ``duplicate: true``. Body limits as
     ``chat.send`` (``422``)."""
-    limit = min(session.settings.max_message_chars, MAX_BODY_CHARS)
-    try:
-        body = clean_text(frame.body)
-    except ValueError:
-        raise Invalid("A message cannot be blank.") from None
-    if len(body) > limit:
-        raise Invalid(f"A message can be at most {limit} characters long.")
+    body = message_body(session, frame.body)
     viewer = _viewer(session)
     request = InternalSendRequest(**viewer, room_id=frame.room_id, cmid=frame.cmid,
                                   author_name=session.profile.nickname[:100], body=body)

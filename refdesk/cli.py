@@ -61,7 +61,7 @@ async def migrate_all(database_url: str) -> dict[str, list[str]]:
     return applied
 
 
-async def _wait_healthy(settings: Settings, children: dict[str, subprocess.Popen[bytes]], timeout: float = 60.0,
+async def _wait_healthy(settings: Settings, children: dict[str, subprocess.Popen[bytes]], timeout: float = 180.0,
                         extra_urls: tuple[str, ...] = ()) -> None:
     deadline = time.monotonic() + timeout
     nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1)

@@ -16,7 +16,10 @@ import asyncio
 import hashlib
 import json
 import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import asyncpg
 
@@ -73,6 +76,32 @@ async def create_pool(dsn: str, *, schema: str | None = None, min_size: int = 1,
     return await asyncpg.create_pool(
         dsn, min_size=min_size, max_size=max_size, init=_init_connection, server_settings=settings
     )
+
+
+Q = TypeVar("Q")
+
+
+class SchemaStore(Generic[Q]):
+    """A service's access to its schema through an asyncpg pool (see
+    :func:`create_pool`): hands out the service's statements (``queries(conn)``, e.g.
+    its ``Queries`` class) bound to one pooled connection."""
+
+    def __init__(self, pool: asyncpg.Pool, queries: Callable[[asyncpg.Connection], Q]) -> None:
+        self._pool = pool
+        self._queries = queries
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Q]:
+        """Queries inside one transaction (committed when the block exits normally,
+        rolled back when it raises)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield self._queries(conn)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Q]:
+        """Queries without a transaction, for reads that need no consistent snapshot."""
+        async with self._pool.acquire() as conn:
+            yield self._queries(conn)
 
 
 def _migration_files(directory: Path) -> list[tuple[int, str, str, str]]:

@@ -8,14 +8,14 @@ come back as aware UTC datetimes. Chats are ordered "oldest first" by
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
 import asyncpg
 
 from refdesk import outbox
 from refdesk.contracts.common import EventEnvelope
 from refdesk.contracts.queue import CreateChatRequest, OperatorStatus
+from refdesk.db import SchemaStore
 
 from .config import BOARD_MAX_CHATS
 
@@ -40,25 +40,12 @@ def _changed(update: str) -> str:
     return f"WITH changed AS ({update}) " + _CHAT_VIEW.format(source="changed")
 
 
-class QueueStore:
+class QueueStore(SchemaStore["Queries"]):
     """Access to the ``queue`` schema through an asyncpg pool whose search path starts
-    with that schema."""
+    with that schema: ``transaction()`` / ``reading()`` yield :class:`Queries`."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Queries]:
-        """Queries inside one transaction (committed when the block exits normally,
-        rolled back when it raises)."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield Queries(conn)
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Queries]:
-        """Queries without a transaction, for reads that need no consistent snapshot."""
-        async with self._pool.acquire() as conn:
-            yield Queries(conn)
+        super().__init__(pool, Queries)
 
 
 class Queries:

@@ -7,8 +7,7 @@ moves on every change; thread messages are ordered by ``(sent_at, id)``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -16,6 +15,7 @@ import asyncpg
 from refdesk import outbox
 from refdesk.contracts.common import EventEnvelope
 from refdesk.contracts.tickets import ListRequest
+from refdesk.db import SchemaStore
 
 _VIEW = """
     SELECT t.*, (SELECT count(*) FROM ticket_messages m WHERE m.ticket_id = t.id) AS message_count
@@ -33,12 +33,12 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-class TicketStore:
+class TicketStore(SchemaStore["Queries"]):
     """Access to the ``tickets`` schema through an asyncpg pool whose search path
-    starts with that schema."""
+    starts with that schema: ``transaction()`` / ``reading()`` yield :class:`Queries`."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+        super().__init__(pool, Queries)
 
     async def ping(self) -> None:
         """Run a trivial query on the ``tickets`` table.
@@ -47,18 +47,6 @@ class TicketStore:
             asyncpg.PostgresError / OSError: the database does not answer.
         """
         await self._pool.fetchval("SELECT count(*) FROM (SELECT 1 FROM tickets LIMIT 1) AS one")
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Queries]:
-        """Queries inside one transaction (committed when the block exits normally)."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield Queries(conn)
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Queries]:
-        """Queries without a transaction."""
-        async with self._pool.acquire() as conn:
-            yield Queries(conn)
 
 
 class Queries:

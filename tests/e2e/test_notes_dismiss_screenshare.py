@@ -18,6 +18,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.test_shift import sign_in
+from tests.gateway_client import gateway_stack, new_chat, online_operator
 from tests.support import running_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # three browsers and a long story
@@ -194,37 +195,33 @@ _RECONNECT = """async () => {
 
 
 async def test_the_patron_socket_resumes_past_notes_after_a_reconnect(servers, browser) -> None:
-    from tests.integration.test_gateway import Gateway, new_chat, online_operator
+    async with gateway_stack(servers) as gw:
+        base = str(gw.http.base_url).rstrip("/")
+        ana = await online_operator(gw, "ana", ["reference"])
+        created = await new_chat(gw, "reference", "Does my socket resume?")
+        chat_id = created["chat_id"]
+        await ana.ok({"type": "chat.claim", "chat_id": chat_id})
+        one = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "one", "body": "one"})
 
-    async with running_system(servers) as stack:
-        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            gw = Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
-            ana = await online_operator(gw, "ana", ["reference"])
-            created = await new_chat(gw, "reference", "Does my socket resume?")
-            chat_id = created["chat_id"]
-            await ana.ok({"type": "chat.claim", "chat_id": chat_id})
-            one = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "one", "body": "one"})
+        page = await browser.new_page()
+        await page.goto(f"{base}/patron/?department=reference")
+        await page.evaluate(_HARNESS, {"token": created["token"], "chatId": chat_id})
+        await page.evaluate(_WAIT_FOR_BODY, "one")
 
-            page = await browser.new_page()
-            await page.goto(f"{base}/patron/?department=reference")
-            await page.evaluate(_HARNESS, {"token": created["token"], "chatId": chat_id})
-            await page.evaluate(_WAIT_FOR_BODY, "one")
+        # A note and a message arrive live: the patron's seqs now have a gap.
+        await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "n", "body": "NOTE", "internal": True})
+        two = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "two", "body": "two"})
+        await page.evaluate(_WAIT_FOR_BODY, "two")
 
-            # A note and a message arrive live: the patron's seqs now have a gap.
-            await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "n", "body": "NOTE", "internal": True})
-            two = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "two", "body": "two"})
-            await page.evaluate(_WAIT_FOR_BODY, "two")
+        # First reconnect: asks from the last seq before the gap; the history's
+        # top_seq then covers the gap …
+        assert await page.evaluate(_RECONNECT) == [0, one["seq"]]
+        # … so the next reconnect asks from the top: no re-fetching of the gap.
+        assert await page.evaluate(_RECONNECT) == [0, one["seq"], two["seq"]]
 
-            # First reconnect: asks from the last seq before the gap; the history's
-            # top_seq then covers the gap …
-            assert await page.evaluate(_RECONNECT) == [0, one["seq"]]
-            # … so the next reconnect asks from the top: no re-fetching of the gap.
-            assert await page.evaluate(_RECONNECT) == [0, one["seq"], two["seq"]]
-
-            three = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "three", "body": "three"})
-            await page.evaluate(_WAIT_FOR_BODY, "three")
-            assert await page.evaluate("() => window.__t.bodies") == ["Does my socket resume?", "Ana joined the chat.",
-                                                                      "one", "two", "three"]
-            assert three["seq"] == two["seq"] + 1
-            await ana.close()
+        three = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "three", "body": "three"})
+        await page.evaluate(_WAIT_FOR_BODY, "three")
+        assert await page.evaluate("() => window.__t.bodies") == ["Does my socket resume?", "Ana joined the chat.",
+                                                                  "one", "two", "three"]
+        assert three["seq"] == two["seq"] + 1
+        await ana.close()

@@ -13,20 +13,16 @@ from refdesk import bus
 from refdesk.contracts.chat import HISTORY, History, HistoryRequest
 from refdesk.contracts.queue import CHAT_DISMISS, CHAT_GET, ChatRef, ChatView, DismissRequest
 from refdesk.bus import BusError
-from tests.integration.test_gateway import Client, Gateway, new_chat, of_chat, online_operator
-from tests.support import eventually, running_system
+from tests.gateway_client import Client, Gateway, gateway_stack, new_chat, of_chat, online_operator
+from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def gw(servers) -> AsyncIterator[Gateway]:
-    import httpx
-
-    async with running_system(servers) as stack:
-        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            yield Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
+    async with gateway_stack(servers) as gateway:
+        yield gateway
 
 
 async def history(gw: Gateway, chat_id: str, *, staff: bool) -> list[dict]:

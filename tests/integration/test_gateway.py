@@ -8,11 +8,8 @@ module; every test makes its own chats, so tests do not depend on each other's d
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 from unittest.mock import ANY
 
@@ -22,7 +19,7 @@ import pytest
 import pytest_asyncio
 import structlog.testing
 from nats.js.errors import NotFoundError
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from gateway import session
@@ -36,139 +33,24 @@ from refdesk.contracts.queue import STREAM as QUEUE_STREAM
 from gateway.server import serve as serve_gateway
 from refdesk.contracts.queue import CHAT_CREATE, CHAT_END, CreateChatRequest, EndRequest
 from refdesk.embedded import free_port
-from tests.support import Stack, eventually, running_system, wait_for_http
+from tests.gateway_client import (Client, Conversation, Frame, Gateway, claimed_conversation, gateway_stack, login,
+                                  new_chat, of_chat, online_operator)
+from tests.support import eventually, wait_for_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
-
-Frame = dict[str, Any]
-
-
-@dataclass
-class Gateway:
-    stack: Stack
-    http: httpx.AsyncClient
-    ws_url: str
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def gw(servers) -> AsyncIterator[Gateway]:
-    async with running_system(servers) as stack:
-        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            yield Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
-
-
-class Client:
-    """A websocket client that keeps frames it was not waiting for."""
-
-    _refs = itertools.count(1)
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.backlog: list[Frame] = []
-
-    @classmethod
-    async def open(cls, gw: Gateway, token: str) -> tuple[Client, Frame]:
-        client = cls(await connect(gw.ws_url, compression=None))
-        await client.send({"type": "hello", "token": token})
-        return client, await client.expect("welcome")
-
-    async def send(self, frame: Frame | str) -> None:
-        await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
-
-    async def expect(self, kind: str, where: Callable[[Frame], bool] = lambda f: True, timeout: float = 5) -> Frame:
-        """The first frame (kept or new) of type ``kind`` matching ``where``."""
-        for index, frame in enumerate(self.backlog):
-            if frame["type"] == kind and where(frame):
-                return self.backlog.pop(index)
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no {kind} frame within {timeout} s; kept: {self.backlog}")
-            frame = json.loads(await asyncio.wait_for(self.ws.recv(), remaining))
-            if frame["type"] == kind and where(frame):
-                return frame
-            self.backlog.append(frame)
-
-    async def request(self, frame: Frame) -> Frame:
-        """Send a frame with a fresh ``ref``; return the ``reply`` or ``error`` answering it."""
-        ref = f"r{next(self._refs)}"
-        await self.send({**frame, "ref": ref})
-        return await self.expect_answer(ref)
-
-    async def expect_answer(self, ref: str) -> Frame:
-        for index, frame in enumerate(self.backlog):
-            if frame["type"] in ("reply", "error") and frame.get("ref") == ref:
-                return self.backlog.pop(index)
-        while True:
-            frame = json.loads(await asyncio.wait_for(self.ws.recv(), 5))
-            if frame["type"] in ("reply", "error") and frame.get("ref") == ref:
-                return frame
-            self.backlog.append(frame)
-
-    async def ok(self, frame: Frame) -> Any:
-        answer = await self.request(frame)
-        assert answer["type"] == "reply", answer
-        return answer["data"]
-
-    async def drain(self) -> list[Frame]:
-        """Every frame up to a ``pong`` answering a fresh ping (frames are ordered per socket)."""
-        ref = f"p{next(self._refs)}"
-        await self.send({"type": "ping", "ref": ref})
-        await self.expect("pong", lambda f: f.get("ref") == ref)
-        frames, self.backlog = self.backlog, []
-        return frames
-
-    async def close(self) -> None:
-        await self.ws.close()
-
-
-async def login(gw: Gateway, username: str) -> str:
-    response = await gw.http.post("/api/auth/login", json={"username": username, "password": "librarian"})
-    assert response.status_code == 200, response.text
-    return response.json()["token"]
-
-
-async def online_operator(gw: Gateway, username: str, monitored: list[str]) -> Client:
-    client, welcome = await Client.open(gw, await login(gw, username))
-    assert welcome["role"] == "operator" and welcome["operator"]["username"] == username
-    profile = await client.ok({"type": "status.set", "status": "online", "monitored": monitored})
-    assert profile["status"] == "online" and profile["monitored"] == monitored
-    return client
-
-
-async def new_chat(gw: Gateway, department: str = "reference", question: str = "Do you have atlases?") -> Frame:
-    response = await gw.http.post("/api/patron/chats", json={
-        "department_id": department, "name": "Pat Reader", "email": "pat@example.org", "question": question})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-@dataclass
-class Conversation:
-    operator: Client
-    patron: Client
-    chat_id: str
+    async with gateway_stack(servers) as gateway:
+        yield gateway
 
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def conversation(gw: Gateway) -> AsyncIterator[Conversation]:
     """Ana has claimed a fresh Circulation chat; both sides are subscribed to it."""
-    ana = await online_operator(gw, "ana", ["circulation"])
-    created = await new_chat(gw, "circulation")
-    patron, _ = await Client.open(gw, created["token"])
-    chat_id = created["chat_id"]
-    await patron.ok({"type": "chat.subscribe", "chat_id": chat_id})
-    assert (await ana.ok({"type": "chat.claim", "chat_id": chat_id}))["state"] == "active"
-    await ana.ok({"type": "chat.subscribe", "chat_id": chat_id})
-    yield Conversation(ana, patron, chat_id)
-    await ana.close()
-    await patron.close()
-
-
-def of_chat(chat_id: str, event: str | None = None) -> Callable[[Frame], bool]:
-    return lambda f: f["chat"]["id"] == chat_id and (event is None or f["event"] == event)
+    async with claimed_conversation(gw, "circulation") as (conv, _):
+        yield conv
 
 
 # --- HTTP --------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import pytest_asyncio
 
@@ -21,8 +20,8 @@ from refdesk.bus import BusError
 from refdesk.contracts import chat as c
 from refdesk.contracts.common import Ok
 from refdesk.contracts.queue import OPERATORS_LIST, OperatorList, OperatorsListRequest
-from tests.integration.test_gateway import Client, Gateway, login, new_chat, online_operator
-from tests.support import Stack, eventually, running, running_system
+from tests.gateway_client import Client, Gateway, gateway_stack, login, new_chat, online_operator
+from tests.support import Stack, eventually, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -171,10 +170,8 @@ async def test_membership_is_checked(services: Stack) -> None:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def gw(servers) -> AsyncIterator[Gateway]:
-    async with running_system(servers) as stack:
-        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            yield Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
+    async with gateway_stack(servers) as gateway:
+        yield gateway
 
 
 async def operator(gw: Gateway, username: str) -> tuple[Client, dict]:

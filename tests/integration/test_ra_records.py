@@ -14,8 +14,8 @@ import pytest_asyncio
 from refdesk.bus import BusError, request
 from refdesk.contracts import analytics as an
 from refdesk.ids import new_id
-from tests.integration.test_gateway import Client, Gateway, login, new_chat, online_operator
-from tests.support import running, running_system
+from tests.gateway_client import Client, Gateway, gateway_stack, login, new_chat, online_operator
+from tests.support import running
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -170,12 +170,8 @@ async def test_datasets_admin_keeps_keys_and_old_records_readable(servers) -> No
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def gw(servers) -> AsyncIterator[Gateway]:
-    import httpx
-
-    async with running_system(servers) as stack:
-        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            yield Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
+    async with gateway_stack(servers) as gateway:
+        yield gateway
 
 
 async def test_the_form_records_several_questions_and_hand_entries(gw: Gateway) -> None:

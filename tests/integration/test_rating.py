@@ -7,23 +7,19 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import pytest_asyncio
 
 from refdesk.contracts.queue import ChatEvent, chat_event_subject
-from tests.integration.test_gateway import Client, Gateway, login, new_chat, online_operator
-from tests.support import running_system
+from tests.gateway_client import Client, Gateway, gateway_stack, new_chat, online_operator
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def gw(servers) -> AsyncIterator[Gateway]:
-    async with running_system(servers) as stack:
-        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            yield Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
+    async with gateway_stack(servers) as gateway:
+        yield gateway
 
 
 async def test_the_patron_rates_an_ended_chat_once_it_has_ended(gw: Gateway) -> None:

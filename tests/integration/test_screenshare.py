@@ -12,8 +12,8 @@ import pytest_asyncio
 
 from refdesk import bus
 from refdesk.contracts.chat import HISTORY, History, HistoryRequest
-from tests.integration.test_gateway import Client, Conversation, Gateway, new_chat, online_operator
-from tests.support import running_system
+from tests.gateway_client import (Client, Conversation, Gateway, claimed_conversation, gateway_stack, new_chat,
+                                  online_operator)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -22,26 +22,14 @@ TEMPLATE = "https://meet.example.org/library-{room}"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def gw(servers) -> AsyncIterator[Gateway]:
-    import httpx
-
-    async with running_system(servers, screenshare_url_template=TEMPLATE) as stack:
-        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            yield Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
+    async with gateway_stack(servers, screenshare_url_template=TEMPLATE) as gateway:
+        yield gateway
 
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def talk(gw: Gateway) -> AsyncIterator[tuple[Conversation, str]]:
-    ana = await online_operator(gw, "ana", ["reference"])
-    created = await new_chat(gw, "reference", "The catalogue search shows nothing")
-    patron, _ = await Client.open(gw, created["token"])
-    chat_id = created["chat_id"]
-    await patron.ok({"type": "chat.subscribe", "chat_id": chat_id})
-    await ana.ok({"type": "chat.claim", "chat_id": chat_id})
-    await ana.ok({"type": "chat.subscribe", "chat_id": chat_id})
-    yield Conversation(ana, patron, chat_id), created["token"]
-    await ana.close()
-    await patron.close()
+    async with claimed_conversation(gw, "reference", "The catalogue search shows nothing") as claimed:
+        yield claimed
 
 
 async def system_bodies(gw: Gateway, chat_id: str) -> list[str]:

@@ -54,13 +54,18 @@ class Outbox:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.received if address in str(m["To"])]
 
+    async def __aenter__(self) -> Outbox:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def outbox() -> AsyncIterator[Outbox]:
-    box = Outbox()
-    await box.start()
-    yield box
-    await box.stop()
+    async with Outbox() as box:
+        yield box
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -8,31 +8,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import pytest_asyncio
 
-from tests.integration.test_gateway import Client, Gateway, login, new_chat, online_operator
+from tests.gateway_client import Client, Gateway, gateway_stack, login, new_chat, online_operator
 from tests.integration.test_tickets_flow import Outbox, body_of
-from tests.support import eventually, running_system
+from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def outbox() -> AsyncIterator[Outbox]:
-    box = Outbox()
-    await box.start()
-    yield box
-    await box.stop()
+    async with Outbox() as box:
+        yield box
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def gw(servers, outbox: Outbox) -> AsyncIterator[Gateway]:
-    async with running_system(servers, smtp_port=outbox.port) as stack:
-        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            yield Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
+    async with gateway_stack(servers, smtp_port=outbox.port) as gateway:
+        yield gateway
 
 
 async def test_offline_form_creates_a_ticket_and_emails_the_patron(gw: Gateway, outbox: Outbox) -> None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 import pytest_asyncio
 
 from refdesk.embedded import free_port
 from refdesk.mailcatcher import CaughtMail, MailBox, SmtpCatcher
-from tests.integration.test_gateway import Client, Gateway, login, new_chat, online_operator
-from tests.support import eventually, running_system
+from tests.gateway_client import Client, Gateway, gateway_stack, login, new_chat, online_operator
+from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -41,11 +40,9 @@ async def gw(servers) -> AsyncIterator[MailGateway]:
     catcher = SmtpCatcher(box, "127.0.0.1", port)
     catcher.start()
     try:
-        async with running_system(servers, smtp_port=port, mail_retry_seconds=[0.3, 0.3],
-                                  time_zone="Europe/Berlin") as stack:
-            base = f"http://127.0.0.1:{stack.settings.gateway_port}"
-            async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-                yield MailGateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws", box, catcher)
+        async with gateway_stack(servers, smtp_port=port, mail_retry_seconds=[0.3, 0.3],
+                                 time_zone="Europe/Berlin") as gateway:
+            yield MailGateway(gateway.stack, gateway.http, gateway.ws_url, box, catcher)
     finally:
         catcher.stop()
 

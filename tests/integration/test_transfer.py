@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import pytest_asyncio
 
@@ -22,18 +21,16 @@ from refdesk import bus
 from refdesk.bus import BusError
 from refdesk.contracts import queue as q
 from refdesk.contracts.chat import HISTORY, History, HistoryRequest
-from tests.integration.test_gateway import Client, Gateway, new_chat, of_chat, online_operator
-from tests.support import eventually, running_system
+from tests.gateway_client import Client, Gateway, gateway_stack, new_chat, of_chat, online_operator
+from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def gw(servers) -> AsyncIterator[Gateway]:
-    async with running_system(servers) as stack:
-        base = f"http://127.0.0.1:{stack.settings.gateway_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            yield Gateway(stack, http, f"ws://127.0.0.1:{stack.settings.gateway_port}/ws")
+    async with gateway_stack(servers) as gateway:
+        yield gateway
 
 
 # --- service level -------------------------------------------------------------------

@@ -141,19 +141,28 @@ export class Alerts {
   }
 }
 
+/**
+ * One note: a `type` oscillator at `frequency` Hz starting at `at` (seconds, on the
+ * context's clock), rising to gain `peak` in `attack` seconds and fading out by
+ * `at + seconds`.
+ */
+function playNote(context, { type, frequency, at, seconds, peak, attack }) {
+  const oscillator = new OscillatorNode(context, { type, frequency });
+  const gain = new GainNode(context, { gain: 0.0001 });
+  gain.gain.setValueAtTime(0.0001, at);
+  gain.gain.exponentialRampToValueAtTime(peak, at + attack);
+  gain.gain.exponentialRampToValueAtTime(0.0001, at + seconds);
+  oscillator.connect(gain).connect(context.destination);
+  oscillator.start(at);
+  oscillator.stop(at + seconds + 0.02);
+}
+
 /** Two short sine notes with a gentle attack and decay. */
 function playChime(context) {
   const start = context.currentTime + 0.01;
   NOTES_HZ.forEach((frequency, index) => {
     const at = start + index * NOTE_SECONDS;
-    const oscillator = new OscillatorNode(context, { type: "sine", frequency });
-    const gain = new GainNode(context, { gain: 0.0001 });
-    gain.gain.setValueAtTime(0.0001, at);
-    gain.gain.exponentialRampToValueAtTime(0.2, at + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, at + NOTE_SECONDS);
-    oscillator.connect(gain).connect(context.destination);
-    oscillator.start(at);
-    oscillator.stop(at + NOTE_SECONDS + 0.02);
+    playNote(context, { type: "sine", frequency, at, seconds: NOTE_SECONDS, peak: 0.2, attack: 0.02 });
   });
 }
 
@@ -166,13 +175,6 @@ function playKnock(context) {
   const start = context.currentTime + 0.01;
   for (let index = 0; index < 2; index += 1) {
     const at = start + index * KNOCK_GAP_SECONDS;
-    const oscillator = new OscillatorNode(context, { type: "triangle", frequency: KNOCK_HZ });
-    const gain = new GainNode(context, { gain: 0.0001 });
-    gain.gain.setValueAtTime(0.0001, at);
-    gain.gain.exponentialRampToValueAtTime(0.25, at + 0.01);
-    gain.gain.exponentialRampToValueAtTime(0.0001, at + KNOCK_SECONDS);
-    oscillator.connect(gain).connect(context.destination);
-    oscillator.start(at);
-    oscillator.stop(at + KNOCK_SECONDS + 0.02);
+    playNote(context, { type: "triangle", frequency: KNOCK_HZ, at, seconds: KNOCK_SECONDS, peak: 0.25, attack: 0.01 });
   }
 }
