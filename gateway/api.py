@@ -27,6 +27,7 @@ from refdesk.contracts.queue import (
 )
 
 from .errors import is_valid_unicode
+from .patron_view import PatronChat, patron_chat
 from .ratelimit import RateLimited, RateLimits, SlidingWindow
 from .security import analytics_origin
 from .session import Gateway
@@ -232,11 +233,12 @@ class PatronChatBody(Body):
 
 
 class PatronChatCreated(BaseModel):
-    """The new chat, its id and the patron token that reaches it."""
+    """The new chat (as its patron sees it: :class:`~gateway.patron_view.PatronChat`),
+    its id and the patron token that reaches it."""
 
     chat_id: str
     token: str
-    chat: ChatView
+    chat: PatronChat
 
 
 @router.post("/api/patron/chats", response_model=PatronChatCreated, status_code=status.HTTP_201_CREATED)
@@ -263,7 +265,7 @@ async def create_patron_chat(body: PatronChatBody, http: Request, gateway: Gatew
     await gateway.record_lifecycle("queued", chat)
     token = issue_token(gateway.settings.jwt_secret, subject=chat.id, role="patron", name=chat.patron_name,
                         ttl_seconds=PATRON_TOKEN_SECONDS)
-    return PatronChatCreated(chat_id=chat.id, token=token, chat=chat)
+    return PatronChatCreated(chat_id=chat.id, token=token, chat=patron_chat(chat))
 
 
 class PatronTicketBody(PatronChatBody):

@@ -175,11 +175,19 @@ async def chat_subscribe(session: Session, frame: ChatSubscribe) -> dict[str, An
         session.registry.close_feed(session.conn, chat.id)
         raise
     session.send(frames.history(chat.id, messages, top_seq, more))
-    covered = messages[-1].seq if more and messages else top_seq
-    feed.go_live(max(frame.after_seq, covered), (message.seq for message in messages))
+    feed.go_live(covered_seq(frame.after_seq, messages, top_seq, more), (message.seq for message in messages))
     if chat.state == "closed":  # nothing more will be said
         session.registry.close_feed(session.conn, chat.id)
     return {"chat_id": chat.id, "top_seq": max(top_seq, feed.top_seq)}
+
+
+def covered_seq(after_seq: int, messages: list[Any], top_seq: int, more: bool) -> int:
+    """The seq up to which a replay covered everything, where the live feed takes over:
+    the history's ``top_seq`` — or its last message's seq when ``more`` remain — and
+    never beyond the real ``top_seq`` whatever ``after_seq`` the client claimed (a seq
+    above it would otherwise swallow every later live message up to it)."""
+    covered = messages[-1].seq if more and messages else top_seq
+    return max(min(after_seq, top_seq), covered)
 
 
 async def replay_pages(fetch: Callable[[int], Awaitable[Any]], after_seq: int) -> tuple[list[Any], int, bool]:

@@ -25,7 +25,7 @@ from .frames_internal import (
     InternalEarlier, InternalOpen, InternalRead, InternalRooms, InternalSend, InternalSubscribe, StaffList,
     internal_history, internal_read,
 )
-from .handlers import HISTORY_PAGE, message_body, replay_pages
+from .handlers import HISTORY_PAGE, covered_seq, message_body, replay_pages
 from .policy import require_operator
 from .rooms import feed_key
 from .session import Handler, Session
@@ -81,7 +81,7 @@ async def internal_subscribe(session: Session, frame: InternalSubscribe) -> dict
         session.registry.close_feed(session.conn, key)
         raise
     session.send(internal_history(frame.room_id, messages, top_seq, more))
-    feed.go_live(frame.after_seq, (message.seq for message in messages))
+    feed.go_live(covered_seq(frame.after_seq, messages, top_seq, more), (message.seq for message in messages))
     return {"room_id": frame.room_id, "top_seq": max(top_seq, feed.top_seq)}
 
 

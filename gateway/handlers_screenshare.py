@@ -23,19 +23,25 @@ from .policy import PatronIdentity
 from .session import Handler, Session
 
 NOT_ACTIVE = "Screensharing is only possible while the chat is active."
+TRANSFER_LOCKED = "A transfer is under way; cancel it to ask the patron to share their screen."
+"""The answer to the owner asking while their transfer of the chat is open (the chat
+is locked for them, as for ``chat.send``)."""
 
 
 async def screenshare_request(session: Session, frame: ScreenshareAsk) -> Screenshare:
     """``screenshare.request``: the owning operator of an active chat asks; the patron
     is sent ``screenshare.offer`` (Accept / Decline, no link). Asking again while a
     request is pending answers that one. ``403`` for anyone but the owner, ``409``
-    when the chat is not active."""
+    when the chat is not active or while the owner's transfer of it is open
+    (:data:`TRANSFER_LOCKED`)."""
     operator = session.operator
     profile = session.profile
     chat = await session.chat(frame.chat_id)
     policy.check_owner(operator, chat)
     if chat.state != "active":
         raise Conflict(NOT_ACTIVE)
+    if chat.transfer is not None:
+        raise Conflict(TRANSFER_LOCKED)
     request = ScreenshareRequest(chat_id=chat.id, operator_id=operator.operator_id,
                                  operator_name=profile.nickname[:100])
     return await session.call(SCREENSHARE_REQUEST, request, Screenshare)

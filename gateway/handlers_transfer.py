@@ -39,7 +39,9 @@ async def transfer_request(session: Session, frame: TransferRequestFrame) -> Cha
 
 async def transfer_accept(session: Session, frame: TransferAccept) -> ChatView:
     """``transfer.accept``: the target operator, or a member of the target department,
-    accepts; the chat then waits on the target's board to be claimed."""
+    accepts; the chat then waits on the target's board to be claimed. The sender
+    cannot answer their own transfer (``403`` :data:`gateway.policy.OWN_TRANSFER`),
+    even to a department they are in: they may only cancel it."""
     changed, transfer = await _answer(session, frame.chat_id, frame.transfer_id, TRANSFER_ACCEPT)
     await session.gateway.record_lifecycle("transfer_accepted", changed, transfer=changed.transfer or transfer)
     return changed
@@ -47,8 +49,10 @@ async def transfer_accept(session: Session, frame: TransferAccept) -> ChatView:
 
 async def transfer_decline(session: Session, frame: TransferDecline) -> ChatView:
     """``transfer.decline``: the target declines a pending transfer; the sender sees
-    ``chat.update`` ``transfer_declined`` and may write again."""
+    ``chat.update`` ``transfer_declined`` and may write again. A target who may not
+    read the chat otherwise stops receiving it at once (:meth:`gateway.hub.Hub.recheck_feeds`)."""
     changed, transfer = await _answer(session, frame.chat_id, frame.transfer_id, TRANSFER_DECLINE)
+    session.gateway.hub.recheck_feeds(changed)
     await session.gateway.record_lifecycle("transfer_declined", changed, transfer=transfer)
     return changed
 
@@ -61,6 +65,7 @@ async def transfer_cancel(session: Session, frame: TransferCancel) -> ChatView:
     transfer = chat.transfer
     request = TransferAnswer(chat_id=chat.id, operator_id=operator.operator_id, transfer_id=frame.transfer_id)
     changed = await session.call(TRANSFER_CANCEL, request, ChatView)  # 409 when no transfer was open
+    session.gateway.hub.recheck_feeds(changed)
     await session.gateway.record_lifecycle("transfer_cancelled", changed, transfer=transfer)
     return changed
 

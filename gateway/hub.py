@@ -11,7 +11,9 @@ subject                        delivered as
                                ``closed`` chat's feeds are dropped. Transfers: also the
                                sender, the target(s) and participants (``transfer`` in
                                the frame; the patron's copy has no transfer note), and
-                               ``transfer.offer`` to the targets (:mod:`gateway.transfer_offers`)
+                               ``transfer.offer`` to the targets (:mod:`gateway.transfer_offers`);
+                               the feeds of operators who may no longer read the chat
+                               are closed (:meth:`Hub.recheck_feeds`)
 ``rd.ev.queue.operator.<id>``  the operator's new profile (status, monitored departments)
 (both of the above)            a staff-list refresh: ``staff.update`` to every operator for
                                each entry that changed (:mod:`gateway.staff`)
@@ -47,7 +49,7 @@ from pydantic import ValidationError
 from refdesk.contracts import chat as chat_contract
 from refdesk.contracts import queue as queue_contract
 from refdesk.contracts.chat import InternalMessagePosted, Message, MessagePosted, ScreenshareEvent, TypingSignal
-from refdesk.contracts.queue import ChatEvent, OperatorStatusEvent
+from refdesk.contracts.queue import ChatEvent, ChatView, OperatorStatusEvent
 
 from . import frames, frames_transfer, policy, rooms, screenshare
 from .policy import queue_positions
@@ -131,6 +133,16 @@ class Hub:
                     peer.send(frame)
         if event.chat.state == "closed":  # closed, or dismissed
             self.registry.close_chat_feeds(event.chat.id)
+        else:
+            self.recheck_feeds(event.chat)
+
+    def recheck_feeds(self, chat: ChatView) -> None:
+        """Close the live feeds of ``chat`` held by operators who may no longer read it
+        (:func:`gateway.policy.operator_reaches`: a declined or cancelled transfer
+        target from another department, an owner's chat claimed away…). They already
+        got the ``chat.update`` that says why; messages, internal notes, typing and
+        screenshare updates stop reaching them."""
+        self.registry.close_feeds_unless(chat.id, lambda profile: policy.operator_reaches(profile, chat))
 
     def message_posted(self, message: Message) -> None:
         """A stored message: ``message`` to the chat's feeds — an internal note to the

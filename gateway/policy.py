@@ -18,6 +18,8 @@ from refdesk.bus import Conflict, Forbidden
 from refdesk.contracts.common import utcnow
 from refdesk.contracts.queue import ChatView, OperatorProfile, TransferView
 
+from .patron_view import PatronChat, patron_chat
+
 ENDED_STATES = frozenset({"ended", "closed"})
 
 
@@ -78,9 +80,16 @@ def is_participant(operator_id: str, chat: ChatView) -> bool:
     return any(participant.operator_id == operator_id for participant in chat.participants)
 
 
+OWN_TRANSFER = "You asked for this transfer: you can cancel it, not accept or decline it."
+"""The answer to the sender trying to answer their own transfer (to a department they
+are in): accepting it would leave the chat locked with nobody able to write."""
+
+
 def is_transfer_target(profile: OperatorProfile, transfer: TransferView) -> bool:
     """True when the operator may accept, decline or claim ``transfer``: its target
-    operator, or a member of its target department."""
+    operator, or a member of its target department — never its sender."""
+    if transfer.from_operator_id == profile.id:
+        return False
     if transfer.to_operator_id is not None:
         return transfer.to_operator_id == profile.id
     return is_member(profile, transfer.to_department_id or "")
@@ -88,9 +97,10 @@ def is_transfer_target(profile: OperatorProfile, transfer: TransferView) -> bool
 
 def is_offered_to(profile: OperatorProfile, chat: ChatView) -> bool:
     """True when the chat's open transfer shows on the operator's board: they are the
-    target operator, or they monitor the target department (while Online)."""
+    target operator, or they monitor the target department (while Online) and did not
+    ask for it."""
     transfer = chat.transfer
-    if transfer is None or chat.state != "active":
+    if transfer is None or chat.state != "active" or transfer.from_operator_id == profile.id:
         return False
     if transfer.to_operator_id is not None:
         return transfer.to_operator_id == profile.id
@@ -102,23 +112,24 @@ def check_transfer_target(profile: OperatorProfile, chat: ChatView) -> TransferV
 
     Raises:
         Conflict: no transfer is open ("This transfer is no longer open.").
-        Forbidden: the operator is not a target.
+        Forbidden: the operator is not a target; the operator is its sender
+            (:data:`OWN_TRANSFER`).
     """
     transfer = chat.transfer
     if transfer is None:
         raise Conflict("This transfer is no longer open.")
+    if transfer.from_operator_id == profile.id:
+        raise Forbidden(OWN_TRANSFER)
     if not is_transfer_target(profile, transfer):
         target = transfer.to_operator_name or transfer.to_department_name or "its target"
         raise Forbidden(f"This transfer is for {target}.")
     return transfer
 
 
-def patron_view(chat: ChatView) -> ChatView:
-    """``chat`` as its patron may see it: an open transfer without its note (the note
-    is between librarians)."""
-    if chat.transfer is None or not chat.transfer.note:
-        return chat
-    return chat.model_copy(update={"transfer": chat.transfer.model_copy(update={"note": ""})})
+def patron_view(chat: ChatView) -> PatronChat:
+    """``chat`` as its patron may see it (:func:`gateway.patron_view.patron_chat`): no
+    dismissal (who, note), no transfer note, no operator ids — an allow-list of fields."""
+    return patron_chat(chat)
 
 
 def queue_positions(department_queue: list[str]) -> Iterator[tuple[str, int, int]]:
@@ -174,10 +185,18 @@ def check_reach(who: Identity, profile: OperatorProfile | None, chat: ChatView) 
     check_chat_id(who, chat.id)
     if isinstance(who, OperatorIdentity):
         assert profile is not None
-        involved = chat.claimed_by == profile.id or is_participant(profile.id, chat) or (
-            chat.transfer is not None and is_transfer_target(profile, chat.transfer))
-        if not involved and not is_member(profile, chat.department_id):
+        if not operator_reaches(profile, chat):
             raise Forbidden(f"You are not a member of the {chat.department_name} department.")
+
+
+def operator_reaches(profile: OperatorProfile, chat: ChatView) -> bool:
+    """True when the operator may read ``chat`` now (:func:`check_reach`): a member of
+    its department, its owner, a participant, or a target of its open transfer. The
+    hub asks again on every change of the chat and closes the live feeds of those who
+    no longer may (a declined target, say)."""
+    involved = chat.claimed_by == profile.id or is_participant(profile.id, chat) or (
+        chat.transfer is not None and is_transfer_target(profile, chat.transfer))
+    return involved or is_member(profile, chat.department_id)
 
 
 def check_owner(who: OperatorIdentity, chat: ChatView) -> None:
@@ -347,3 +366,27 @@ def check_patron_transcript(chat: ChatView, already: int) -> None:
         raise Conflict("You can ask for the transcript once the chat has ended.")
     if already >= PATRON_TRANSCRIPT_MAILS:
         raise Conflict(f"You have already asked for {PATRON_TRANSCRIPT_MAILS} transcripts of this chat.")
+
+
+def patron_transcript_address(chat: ChatView, typed: str | None) -> str | None:
+    """Where a patron's own transcript may go (the widget is public, so it must not
+    become a way to make the library email strangers): the address the patron gave
+    when the chat started, always — ``typed`` may only repeat it (case-insensitive);
+    when they gave none, the ``typed`` one, but only if a librarian claimed the chat
+    (a chat nobody answered holds only the patron's own text). Answers the address
+    still to be validated (None when none was typed).
+
+    Raises:
+        Forbidden: another address than the one given; no address was given and no
+            librarian claimed the chat.
+    """
+    given = (chat.patron_email or "").strip()
+    if given:
+        if typed is not None and typed.strip() and typed.strip().casefold() != given.casefold():
+            raise Forbidden(f"The transcript can only be sent to the email address you gave when the chat "
+                            f"started ({given}).")
+        return given
+    if chat.claimed_at is None:
+        raise Forbidden("No librarian answered this chat and you gave no email address when it started, "
+                        "so its transcript cannot be emailed.")
+    return typed

@@ -6,7 +6,7 @@ bookkeeping. The hub asks it for recipients; the socket layer is only a ``Peer``
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Literal, Protocol
 
 from refdesk.contracts.queue import ChatView, OperatorProfile, TransferView
@@ -179,6 +179,18 @@ class Registry:
         """The feeds of a chat."""
         return list(self._feeds.get(chat_id, {}).values())
 
+    def close_feeds_unless(self, chat_id: str, allowed: Callable[[OperatorProfile], bool]) -> list[Peer]:
+        """Stop the operator feeds of ``chat_id`` whose operator's latest profile no
+        longer passes ``allowed`` (their access to the chat ended); returns their peers."""
+        closed = []
+        for peer, feed in list(self._feeds.get(chat_id, {}).items()):
+            operator_id = self._operator_of.get(peer) if feed.side == "operator" else None
+            profile = self._profiles.get(operator_id) if operator_id is not None else None
+            if profile is not None and not allowed(profile):
+                self.close_feed(peer, chat_id)
+                closed.append(peer)
+        return closed
+
     # --- recipients -----------------------------------------------------------
 
     def patrons(self, chat_id: str) -> set[Peer]:
@@ -205,12 +217,13 @@ class Registry:
 
     def transfer_targets(self, transfer: TransferView) -> set[Peer]:
         """The peers a transfer is offered to: the target operator's, or those of every
-        operator monitoring the target department (while Online)."""
+        operator monitoring the target department (while Online) but its sender."""
         if transfer.to_operator_id is not None:
             return set(self._operator_peers.get(transfer.to_operator_id, set()))
         peers: set[Peer] = set()
         for operator_id in self._watchers.get(transfer.to_department_id or "", ()):
-            peers |= self._operator_peers.get(operator_id, set())
+            if operator_id != transfer.from_operator_id:
+                peers |= self._operator_peers.get(operator_id, set())
         return peers
 
     # --- internals ------------------------------------------------------------

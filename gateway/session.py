@@ -25,7 +25,8 @@ from .connection import Connection
 from .errors import unavailable_message
 from .frames import ClientFrame
 from .hub import Hub
-from .policy import Identity, OperatorIdentity
+from .patron_view import for_patron
+from .policy import Identity, OperatorIdentity, PatronIdentity
 from .registry import Registry
 from .security import INTERNAL_ERROR
 
@@ -148,7 +149,9 @@ class Session:
         return chat
 
     async def handle(self, frame: ClientFrame) -> None:
-        """Run the frame's handler and answer with ``reply`` (or ``error``)."""
+        """Run the frame's handler and answer with ``reply`` (or ``error``). A
+        patron's reply passes through :func:`gateway.patron_view.for_patron` first, so
+        no handler can hand them a staff-only field of a chat."""
         handler = self._handlers.get(type(frame))
         if handler is None:
             self.send(frames.error("400", f'"{getattr(frame, "type", "?")}" frames are not handled here.', frame.ref))
@@ -159,6 +162,8 @@ class Session:
             self.send(frames.error(exc.code, exc.message, frame.ref))
             return
         if data is not NO_REPLY:
+            if isinstance(self.identity, PatronIdentity):  # the one door for a patron's replies
+                data = for_patron(data)
             self.send(frames.reply(data, frame.ref))
 
     def closed(self) -> None:

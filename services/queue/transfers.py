@@ -66,7 +66,9 @@ def open_transfer(chat: ChatView, transfer_id: str | None) -> TransferView:
 
 def is_target(transfer: TransferView, operator_id: str, member_of: Sequence[str]) -> bool:
     """True when ``operator_id`` is the transfer's target operator, or a member of its
-    target department."""
+    target department — never its sender (who may only cancel it)."""
+    if transfer.from_operator_id == operator_id:
+        return False
     if transfer.to_operator_id is not None:
         return transfer.to_operator_id == operator_id
     return transfer.to_department_id in member_of
@@ -82,9 +84,11 @@ def check_answer(transfer: TransferView, operator_id: str, member_of: Sequence[s
     member of the target department; only while it is pending.
 
     Raises:
-        Forbidden: not the target.
+        Forbidden: not the target; the sender ("you can cancel it").
         Conflict: already accepted ("This transfer was already accepted.").
     """
+    if transfer.from_operator_id == operator_id:
+        raise Forbidden("You asked for this transfer: you can cancel it, not accept or decline it.")
     if not is_target(transfer, operator_id, member_of):
         verb = "accept" if accept else "decline"
         raise Forbidden(f"Only {target_name(transfer)} can {verb} this transfer.")

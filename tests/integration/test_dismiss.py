@@ -4,10 +4,12 @@ closed, and only the right operators may do it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from websockets.asyncio.client import connect
 
 from refdesk import bus
 from refdesk.contracts.chat import HISTORY, History, HistoryRequest
@@ -116,4 +118,90 @@ async def test_the_queue_endpoint_checks_membership_and_state(gw: Gateway) -> No
 
     messages = await eventually(recorded, what="the dismissal record")
     assert [m["cmid"] for m in messages] == ["ev:question", "ev:dismissed"]
+    await ana.close()
+
+
+class Tap:
+    """A websocket wrapper that keeps the text of every frame received."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        self.texts: list[str] = []
+
+    async def send(self, text: str) -> None:
+        await self.ws.send(text)
+
+    async def recv(self) -> str:
+        text = await self.ws.recv()
+        self.texts.append(text)
+        return text
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def tapped_patron(gw: Gateway, token: str) -> tuple[Client, Tap]:
+    tap = Tap(await connect(gw.ws_url, compression=None))
+    client = Client(tap)  # type: ignore[arg-type]
+    await client.send({"type": "hello", "token": token})
+    await client.expect("welcome")
+    return client, tap
+
+
+STAFF_ONLY = {"dismissed_by", "dismissed_by_name", "dismiss_note", "claimed_by"}
+
+
+def chats_in(value: object) -> list[dict]:
+    """Every chat object (a dict with ``patron_name`` and ``state``) inside a frame."""
+    if isinstance(value, dict):
+        found = [value] if "patron_name" in value and "state" in value else []
+        return found + [chat for item in value.values() for chat in chats_in(item)]
+    if isinstance(value, list):
+        return [chat for item in value for chat in chats_in(item)]
+    return []
+
+
+async def test_the_patron_never_receives_the_dismissal_or_the_transfer_note(gw: Gateway) -> None:
+    """Whatever reaches the patron's sockets — pushes, the welcome after a reconnect,
+    the replies to chat.rate, chat.end, chat.subscribe, screenshare and transcript
+    frames, the HTTP answer of a retried start — holds neither the dismissal (who, the
+    note) nor the transfer note, nor operator ids of the chat."""
+    ana = await online_operator(gw, "ana", ["reference"])
+    start = {"department_id": "reference", "name": "Pat Reader", "question": "spam spam spam",
+             "request_id": "dismiss-leak-request-0001"}
+    created = (await gw.http.post("/api/patron/chats", json=start)).json()
+    chat_id, token = created["chat_id"], created["token"]
+    patron, tap = await tapped_patron(gw, token)
+    await patron.ok({"type": "chat.subscribe", "chat_id": chat_id})
+    await ana.ok({"type": "chat.claim", "chat_id": chat_id})
+    await ana.ok({"type": "transfer.request", "chat_id": chat_id, "to_department_id": "archives",
+                  "note": "TRANSFER-SECRET-41", "stay": False})
+    await patron.expect("chat.update", of_chat(chat_id, "transfer_requested"))
+    await ana.ok({"type": "transfer.cancel", "chat_id": chat_id})
+    dismissed = await ana.ok({"type": "chat.dismiss", "chat_id": chat_id, "note": "DISMISS-SECRET-42 rude patron"})
+    assert dismissed["dismiss_note"] == "DISMISS-SECRET-42 rude patron"  # staff see it
+
+    seen = await patron.expect("chat.update", of_chat(chat_id, "dismissed"))
+    assert seen["chat"]["state"] == "closed"
+    for frame in ({"type": "chat.rate", "chat_id": chat_id, "rating": 2},
+                  {"type": "chat.end", "chat_id": chat_id},
+                  {"type": "screenshare.get", "chat_id": chat_id},
+                  {"type": "transcript.mails", "chat_id": chat_id}):
+        await patron.request(frame)
+    await patron.close()
+    again, tap_again = await tapped_patron(gw, token)  # the welcome after a reconnect
+    rated = await again.ok({"type": "chat.rate", "chat_id": chat_id, "rating": 3, "comment": "ok"})
+    assert rated["rating"] == 3 and rated["state"] == "closed"
+    await again.ok({"type": "chat.subscribe", "chat_id": chat_id})
+    await again.drain()
+    await again.close()
+    retried = await gw.http.post("/api/patron/chats", json=start)
+
+    texts = tap.texts + tap_again.texts + [retried.text]
+    assert any('"dismissed"' in text for text in texts) and any('"rating":3' in text for text in texts)
+    assert [text for text in texts if "SECRET" in text] == []
+    for text in texts:
+        for chat in chats_in(json.loads(text)):
+            assert not STAFF_ONLY & chat.keys(), chat
+            assert all(set(p) == {"nickname"} for p in chat.get("participants", []))
     await ana.close()

@@ -708,3 +708,21 @@ async def test_failed_sign_ins_are_rate_limited_per_address(strict_gateway: http
     detail = "Too many failed sign-in attempts from this network. Please wait a few minutes and try again."
     assert_too_many(await strict_gateway.post("/api/auth/login", json=wrong), detail)
     assert_too_many(await strict_gateway.post("/api/auth/login", json=right), detail)  # until the window moves on
+
+
+async def test_a_subscribe_after_seq_beyond_the_chat_is_clamped_to_its_top(gw: Gateway,
+                                                                           conversation: Conversation) -> None:
+    """A client claiming a seq above the chat's real top (a stale or forged after_seq)
+    is told the real top_seq and still receives every later message live."""
+    ana, patron, chat_id = conversation.operator, conversation.patron, conversation.chat_id
+    for side in (patron, ana):
+        await side.drain()  # the fixture's own subscribe
+        answer = await side.ok({"type": "chat.subscribe", "chat_id": chat_id, "after_seq": 50})
+        history = await side.expect("history", lambda f: f["chat_id"] == chat_id)
+        assert history["messages"] == [] and answer["top_seq"] == history["top_seq"] < 50
+    top = history["top_seq"]
+    sent = await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "after-clamp", "body": "Still here"})
+    assert sent["seq"] == top + 1
+    for side in (patron, ana):
+        live = await side.expect("message", lambda f: f["message"]["body"] == "Still here")
+        assert live["message"]["seq"] == top + 1

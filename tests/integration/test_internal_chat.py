@@ -312,3 +312,21 @@ async def test_department_rooms_reach_members_only(gw: Gateway) -> None:
     assert both["type"] == "error" and both["code"] == "400"
     for client in (ana, ben, cleo):
         await client.close()
+
+
+async def test_an_internal_subscribe_beyond_the_room_is_clamped_to_its_top(gw: Gateway) -> None:
+    """internal.subscribe with an after_seq above the room's real top: the reply gives
+    the real top_seq and later messages are still delivered live."""
+    cleo, _ = await operator(gw, "cleo")
+    ben, ben_profile = await operator(gw, "ben")
+    room = await cleo.ok({"type": "internal.open", "operator_id": ben_profile["id"]})
+    top = room["top_seq"]
+    answer = await cleo.ok({"type": "internal.subscribe", "room_id": room["id"], "after_seq": top + 50})
+    replayed = await cleo.expect("internal.history", lambda f: f["room_id"] == room["id"])
+    assert replayed["messages"] == [] and answer["top_seq"] == replayed["top_seq"] == top
+    sent = await ben.ok({"type": "internal.send", "room_id": room["id"], "cmid": cmid(), "body": "Lunch at one?"})
+    assert sent["seq"] == top + 1
+    live = await cleo.expect("internal.message", lambda f: f["room_id"] == room["id"])
+    assert live["message"]["seq"] == top + 1 and live["message"]["body"] == "Lunch at one?"
+    for client in (cleo, ben):
+        await client.close()

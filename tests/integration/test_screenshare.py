@@ -129,3 +129,19 @@ async def test_only_the_owner_of_an_active_chat_may_ask(gw: Gateway, talk) -> No
     again = await conv.operator.request({"type": "screenshare.request", "chat_id": conv.chat_id})
     assert again["type"] == "error" and again["code"] == "409"
     await ben.close()
+
+
+async def test_no_screenshare_request_while_the_owners_transfer_is_open(gw: Gateway, talk) -> None:
+    """The chat is locked for its owner while her transfer is open (as for chat.send):
+    asking to share screens is refused with 409 until she cancels."""
+    conv, _ = talk
+    await conv.operator.ok({"type": "transfer.request", "chat_id": conv.chat_id, "to_department_id": "archives",
+                            "note": "", "stay": False})
+    locked = await conv.operator.request({"type": "screenshare.request", "chat_id": conv.chat_id})
+    assert (locked["type"], locked["code"], locked["message"]) == (
+        "error", "409", "A transfer is under way; cancel it to ask the patron to share their screen.")
+    assert not [f for f in await conv.patron.drain() if f["type"] == "screenshare.offer"]
+    await conv.operator.ok({"type": "transfer.cancel", "chat_id": conv.chat_id})
+    asked = await conv.operator.ok({"type": "screenshare.request", "chat_id": conv.chat_id})
+    assert asked["state"] == "pending"
+    await conv.patron.expect("screenshare.offer")

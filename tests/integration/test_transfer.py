@@ -370,3 +370,65 @@ async def test_a_transfer_offer_needs_a_target_that_exists(gw: Gateway) -> None:
     assert (cancel_nothing["code"], cancel_nothing["message"]) == ("409", "This transfer is no longer open.")
     await ana.close()
 
+
+
+async def test_the_sender_cannot_answer_their_own_transfer_only_cancel_it(gw: Gateway) -> None:
+    """Ana transfers her Reference chat to Reference (a department she is in): she is
+    not offered it, cannot accept or decline it (which would lock the chat for good),
+    and the queue service refuses it too; Ben can accept; Ana can cancel."""
+    ana = await online_operator(gw, "ana", ["reference"])
+    ben = await online_operator(gw, "ben", ["reference"])
+    patron, chat_id, _ = await patron_of(gw, "reference", "Who can help with citations?")
+    await ana.ok({"type": "chat.claim", "chat_id": chat_id})
+    pending = await ana.ok({"type": "transfer.request", "chat_id": chat_id, "to_department_id": "reference",
+                            "note": "", "stay": False})
+    await ben.expect("transfer.offer", lambda f: f["chat"]["id"] == chat_id)
+    own = "You asked for this transfer: you can cancel it, not accept or decline it."
+    for kind in ("transfer.accept", "transfer.decline"):
+        refused_answer = await ana.request({"type": kind, "chat_id": chat_id, "transfer_id": pending["transfer"]["id"]})
+        assert (refused_answer["type"], refused_answer["code"], refused_answer["message"]) == ("error", "403", own)
+    ana_id = pending["claimed_by"]
+    chat = await call(gw, q.CHAT_GET, q.ChatRef(chat_id=chat_id))
+    by_service = await refused(gw, q.TRANSFER_ACCEPT, q.TransferAnswer(chat_id=chat_id, operator_id=ana_id))
+    assert (by_service.code, by_service.message) == ("403", own)
+    assert chat.transfer is not None and chat.transfer.state == "pending"
+    assert not [f for f in await ana.drain() if f["type"] == "transfer.offer"]  # never offered to herself
+    still = await ana.ok({"type": "chat.claim", "chat_id": chat_id})  # her own chat: nothing changes
+    assert still["transfer"]["state"] == "pending" and still["claimed_by"] == ana_id
+
+    await ana.ok({"type": "transfer.cancel", "chat_id": chat_id})
+    await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "a1", "body": "I'll keep helping you."})
+    await ana.ok({"type": "transfer.request", "chat_id": chat_id, "to_department_id": "reference", "note": "",
+                  "stay": False})
+    accepted = await ben.ok({"type": "transfer.accept", "chat_id": chat_id})
+    assert accepted["transfer"]["state"] == "accepted"
+    for client in (ana, ben, patron):
+        await client.close()
+
+
+async def test_a_declined_target_stops_receiving_the_chat(gw: Gateway) -> None:
+    """Ben (not in Circulation) subscribes to the Circulation chat offered to him, then
+    declines: from then on its messages and internal notes no longer reach him."""
+    ana = await online_operator(gw, "ana", ["circulation"])
+    ben = await online_operator(gw, "ben", ["reference"])
+    patron, chat_id, _ = await patron_of(gw, "circulation", "Can I borrow a laptop?")
+    await ana.ok({"type": "chat.claim", "chat_id": chat_id})
+    await ana.ok({"type": "chat.subscribe", "chat_id": chat_id})
+    ben_id = (await login_profile(gw, "ben"))["id"]
+    await ana.ok({"type": "transfer.request", "chat_id": chat_id, "to_operator_id": ben_id, "note": "", "stay": False})
+    await ben.expect("transfer.offer", lambda f: f["chat"]["id"] == chat_id)
+    await ben.ok({"type": "chat.subscribe", "chat_id": chat_id})  # a target may read it
+    await ben.ok({"type": "transfer.decline", "chat_id": chat_id})
+    await ben.expect("chat.update", of_chat(chat_id, "transfer_declined"))
+
+    await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "a1", "body": "Laptops are at the desk."})
+    await ana.ok({"type": "chat.send", "chat_id": chat_id, "cmid": "n1", "body": "Patron owes a fine",
+                  "internal": True})
+    await ana.expect("message", lambda f: f["message"]["body"] == "Patron owes a fine")  # delivered to feeds
+    await patron.expect("message", lambda f: f["message"]["body"] == "Laptops are at the desk.")
+    leaked = [f for f in await ben.drain() if f["type"] == "message" and f["chat_id"] == chat_id]
+    assert [f["message"]["body"] for f in leaked] == []
+    again = await ben.request({"type": "chat.subscribe", "chat_id": chat_id})
+    assert (again["type"], again["code"]) == ("error", "403")
+    for client in (ana, ben, patron):
+        await client.close()
