@@ -40,10 +40,13 @@ async def transcript_email(session: Session, frame: TranscriptEmail) -> MailView
 
     Operators (owner, participant or admin; ``kind`` and ``to`` required) — the reply's
     mail then reaches them as ``mail.status`` when it is sent or fails. Patrons: their
-    own chat, once ended, the patron kind only, ``to`` defaulting to the email they
-    gave, at most :data:`~gateway.policy.PATRON_TRANSCRIPT_MAILS` per chat.
+    own chat, once ended, the patron kind only, at most
+    :data:`~gateway.policy.PATRON_TRANSCRIPT_MAILS` per chat, only to the email they
+    gave when the chat started — or, when they gave none, to a typed address if a
+    librarian claimed the chat (:func:`~gateway.policy.patron_transcript_address`).
 
-    Errors: ``403`` not allowed (a patron asking for the librarian kind), ``409`` the
+    Errors: ``403`` not allowed (a patron asking for the librarian kind, or for another
+    address than theirs / any address for an unanswered chat without one), ``409`` the
     chat has not ended (patron) or the limit is reached, ``422`` no or a bad address.
     """
     chat = await session.chat(frame.chat_id)
@@ -52,7 +55,7 @@ async def transcript_email(session: Session, frame: TranscriptEmail) -> MailView
             raise Forbidden("Only library staff can send the librarian transcript.")
         mine = await session.call(TRANSCRIPT_MAILS, TranscriptMailsRequest(chat_id=chat.id), MailList)
         policy.check_patron_transcript(chat, sum(1 for mail in mine.mails if mail.requested_by is None))
-        to = _address(frame.to if frame.to is not None else chat.patron_email)
+        to = _address(policy.patron_transcript_address(chat, frame.to))
         request = TranscriptEmailRequest(chat=chat, kind="patron", to=to, requested_by=None)
         return (await session.call(TRANSCRIPT_EMAIL, request, MailView)).for_patron()
     policy.check_transcript_sender(session.profile, chat)

@@ -96,16 +96,17 @@ class FactsStore:
         return _fact(row) if row else None
 
     async def listing(
-        self, *, chat_id: str | None, department_id: str | None, operator_id: str | None, limit: int
+        self, *, chat_id: str | None, departments: Iterable[str] | None, operator_id: str | None, limit: int
     ) -> list[ChatFacts]:
-        """Facts newest queued first (never queued last), filtered by chat, department
-        and operator (the chat's last owner)."""
+        """Facts newest queued first (never queued last), filtered by chat, departments
+        (None: all; a chat of no known department only then) and operator (the chat's
+        last owner)."""
         rows = await self._pool.fetch(
             f"SELECT {_SELECT} FROM chat_facts"
-            " WHERE ($1::text IS NULL OR chat_id = $1) AND ($2::text IS NULL OR department_id = $2)"
+            " WHERE ($1::text IS NULL OR chat_id = $1) AND ($2::text[] IS NULL OR department_id = ANY($2))"
             " AND ($3::text IS NULL OR operator_id = $3)"
             " ORDER BY queued_at DESC NULLS LAST, chat_id DESC LIMIT $4",
-            chat_id, department_id, operator_id, limit,
+            chat_id, None if departments is None else list(departments), operator_id, limit,
         )
         return [_fact(row) for row in rows]
 

@@ -8,9 +8,13 @@ Endpoints (all but ``/healthz`` need ``Authorization: Bearer <operator token>``)
 * ``GET /api/records`` — Reference Analytics records, newest first;
 * ``GET /api/chats`` — chat facts (wait time, first response time, duration), newest
   queued first;
-* ``GET /api/chats/{chat_id}`` — one chat's facts, ``404`` if unknown;
+* ``GET /api/chats/{chat_id}`` — one chat's facts, ``404`` if unknown, ``403`` if of
+  another department;
 * ``GET /api/reports/<name>`` and ``POST /api/admin/rebuild`` — the reports API
   (:mod:`.reports_http`, docs/analytics.md).
+
+Every ``/api`` endpoint follows one rule (:mod:`.access`): admins see every
+department, operators only their own departments' chats and records.
 
 Times are UTC ISO-8601 strings; durations are seconds (floats), ``null`` while unknown.
 Errors come as ``{"detail": "<a sentence>"}``.
@@ -44,7 +48,8 @@ from refdesk.web import serve_until
 from .config import DEFAULT_LIST_LIMIT, HTTP_SHUTDOWN_SECONDS, ID_PATTERN, MAX_LIST_LIMIT
 from .facts import ChatFacts
 from .facts_store import FactsStore
-from .reports_http import ProfileLookup, reports_router
+from .access import Access, ProfileLookup, access_guard, refuse_department, visible
+from .reports_http import reports_router
 from .rebuild import RebuildResult
 from .store import AnalyticsStore
 
@@ -126,7 +131,8 @@ class ErrorDetail(BaseModel):
     detail: str
 
 
-_UNAUTHORIZED = {401: {"model": ErrorDetail, "description": "Missing, invalid or expired operator token."}}
+_UNAUTHORIZED = {401: {"model": ErrorDetail, "description": "Missing, invalid or expired operator token."},
+                 403: {"model": ErrorDetail, "description": "A department that is not yours, or an unknown operator."}}
 
 OptionalId = Annotated[str | None, Query(pattern=ID_PATTERN, description="An id (letters, digits, _ . : -).")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description=f"At most this many rows (≤ {MAX_LIST_LIMIT}).")]
@@ -179,8 +185,9 @@ def create_app(pool: asyncpg.Pool, settings: Settings, *, profiles: ProfileLooku
     """Build the reporting API over the analytics schema's ``pool``. Tokens are checked
     with ``settings.jwt_secret``; the gateway's origin
     (``http://{gateway_host}:{gateway_port}`` and ``http://localhost:{gateway_port}``)
-    may call it from the browser. ``profiles`` looks operators up for the reports'
-    department rules (None: every operator sees everything — tools only);
+    may call it from the browser. ``profiles`` looks operators up for the department
+    rule of every ``/api`` endpoint (:mod:`.access`; None: every operator sees
+    everything — tools only);
     ``rebuild`` serves ``POST /api/admin/rebuild``."""
     store = AnalyticsStore(pool)
     facts_store = FactsStore(pool)
@@ -211,33 +218,43 @@ def create_app(pool: asyncpg.Pool, settings: Settings, *, profiles: ProfileLooku
         return Health(status="ok", database=True)
 
     operator_guard = _operator_guard(settings.jwt_secret)
+    access = access_guard(operator_guard, profiles)
+    who_asks = Depends(access)  # a default, not Annotated: this module's annotations are strings
     api = APIRouter(prefix="/api", dependencies=[Depends(operator_guard)], responses=_UNAUTHORIZED)
 
     @api.get("/records", response_model=RecordList, tags=["Reference Analytics"])
     async def list_records(chat_id: OptionalId = None, operator_id: OptionalId = None,
-                           limit: Limit = DEFAULT_LIST_LIMIT) -> RecordList:
-        """Reference Analytics records, newest first, optionally of one chat and/or operator."""
-        return RecordList(records=await store.list_records(chat_id=chat_id, operator_id=operator_id, limit=limit))
+                           limit: Limit = DEFAULT_LIST_LIMIT, who: Access = who_asks) -> RecordList:
+        """Reference Analytics records, newest first, optionally of one chat and/or
+        operator: an operator gets those of their departments and the hand entries
+        without a department they wrote; an admin gets all."""
+        records = await store.list_records(chat_id=chat_id, operator_id=operator_id, limit=limit,
+                                           departments=who.departments, viewer_id=who.operator_id)
+        return RecordList(records=records)
 
     @api.get("/chats", response_model=ChatFactList, tags=["Chat facts"])
-    async def list_chats(chat_id: OptionalId = None, department_id: OptionalId = None,
-                         operator_id: OptionalId = None, limit: Limit = DEFAULT_LIST_LIMIT) -> ChatFactList:
-        """Chat facts, newest queued first, optionally of one chat, department and/or operator."""
-        facts = await facts_store.listing(chat_id=chat_id, department_id=department_id, operator_id=operator_id,
-                                          limit=limit)
+    async def list_chats(chat_id: OptionalId = None, department_id: OptionalId = None, operator_id: OptionalId = None,
+                         limit: Limit = DEFAULT_LIST_LIMIT, who: Access = who_asks) -> ChatFactList:
+        """Chat facts, newest queued first, optionally of one chat, department and/or
+        operator — only of the caller's departments (all for an admin); ``403`` for a
+        ``department_id`` that is not theirs."""
+        facts = await facts_store.listing(chat_id=chat_id, departments=visible(who, department_id),
+                                          operator_id=operator_id, limit=limit)
         return ChatFactList(chats=[ChatFactOut.of(fact) for fact in facts])
 
     @api.get("/chats/{chat_id}", response_model=ChatFactOut, tags=["Chat facts"],
              responses={404: {"model": ErrorDetail, "description": "No event about this chat has been seen."}})
-    async def get_chat(chat_id: Annotated[str, Path(pattern=ID_PATTERN)]) -> ChatFactOut:
-        """One chat's facts."""
+    async def get_chat(chat_id: Annotated[str, Path(pattern=ID_PATTERN)], who: Access = who_asks) -> ChatFactOut:
+        """One chat's facts; ``403`` when it was queued in a department not the caller's."""
         fact = await facts_store.get(chat_id)
         if fact is None:
             raise HTTPException(404, f"No chat {chat_id} is known to analytics (no queue or chat event about it yet).")
+        if not who.sees_department(fact.department_id):
+            raise refuse_department(who)
         return ChatFactOut.of(fact)
 
     app.include_router(api)
-    app.include_router(reports_router(pool, settings.time_zone, operator_guard, profiles, rebuild), prefix="/api",
+    app.include_router(reports_router(pool, settings.time_zone, access, rebuild), prefix="/api",
                        dependencies=[Depends(operator_guard)], responses=_UNAUTHORIZED)
     return app
 

@@ -5,7 +5,7 @@ fields, records and the records' audit trail (tables ``datasets``, ``dataset_fie
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -168,14 +168,19 @@ class RaStore:
         return record_of(row) if row else None
 
     async def list_records(self, *, operator_id: str | None, chat_id: str | None, dataset_id: str | None,
-                           offset: int, limit: int) -> tuple[list[RaRecord], bool]:
-        """Live records, newest ``answered_at`` first, filtered; ``(page, more)``."""
+                           offset: int, limit: int, departments: Iterable[str] | None = None,
+                           viewer_id: str | None = None) -> tuple[list[RaRecord], bool]:
+        """Live records, newest ``answered_at`` first, filtered; ``(page, more)``. With
+        ``departments`` only records of those departments, plus records without a
+        department that ``viewer_id`` wrote (the HTTP API's rule, :mod:`.access`)."""
         rows = await self._pool.fetch(
             f"SELECT {RECORD_COLUMNS} FROM ra_records WHERE deleted_at IS NULL"
             " AND ($1::text IS NULL OR operator_id = $1) AND ($2::text IS NULL OR chat_id = $2)"
             " AND ($3::text IS NULL OR dataset_id = $3)"
+            " AND ($6::text[] IS NULL OR department_id = ANY($6) OR (department_id IS NULL AND operator_id = $7))"
             " ORDER BY answered_at DESC, id DESC OFFSET $4 LIMIT $5",
             operator_id, chat_id, dataset_id, offset, limit + 1,
+            None if departments is None else list(departments), viewer_id,
         )
         return [record_of(row) for row in rows[:limit]], len(rows) > limit
 

@@ -17,19 +17,14 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
-from refdesk.auth import TokenClaims
-from refdesk.bus import NotFound
 from refdesk.contracts.analytics import DEFAULT_DATASET_ID
-from refdesk.contracts.queue import OperatorProfile
 
 from . import report_csv, reports
 from . import report_models as m
+from .access import Access, visible as _visible
 from .config import DEFAULT_REPORT_DAYS, ID_PATTERN, MAX_REPORT_DAYS
 from .facts_store import FactsStore, record_field_values
 from .rebuild import RebuildResult
-
-ProfileLookup = Callable[[str], Awaitable[OperatorProfile]]
-"""Fetch an operator's profile by id (raises :class:`refdesk.bus.NotFound` if unknown)."""
 
 #: Reference Analytics reports: path name → dataset field key.
 FIELD_REPORTS = {"by-location": "location", "by-mode": "mode", "by-question-type": "question_type",
@@ -60,15 +55,6 @@ _SUMMARIES = {
 
 
 @dataclass(frozen=True)
-class Access:
-    """Who asks: ``departments`` they may see (None: all — an admin)."""
-
-    operator_id: str
-    is_admin: bool
-    departments: frozenset[str] | None
-
-
-@dataclass(frozen=True)
 class Query_:
     """A report request's common parameters, checked."""
 
@@ -92,42 +78,14 @@ def _period(tz: ZoneInfo, start: date | None, end: date | None) -> reports.Perio
     return reports.Period(start=start, end=end, tz=tz)
 
 
-def _visible(access: Access, department_id: str | None) -> frozenset[str] | None:
-    """The departments a report covers for ``access`` and the ``department_id`` filter.
-
-    Raises:
-        HTTPException: 403 when an operator asks for a department not theirs.
-    """
-    if department_id is None:
-        return access.departments
-    if access.departments is not None and department_id not in access.departments:
-        raise HTTPException(403, "You can only see reports of your own departments: "
-                                 f"{', '.join(sorted(access.departments)) or 'none'}.")
-    return frozenset({department_id})
-
-
-def reports_router(pool: asyncpg.Pool, tz_name: str, operator: Callable[..., TokenClaims],
-                   profiles: ProfileLookup | None, rebuild: Callable[[], Awaitable[RebuildResult]] | None) -> APIRouter:
-    """The router of ``/api/reports/*`` and ``/api/admin/rebuild``. ``operator`` is the
-    token dependency; ``profiles`` looks operators up (None: every caller is treated
-    as an admin — only for tools without a queue service); ``rebuild`` runs a rebuild."""
+def reports_router(pool: asyncpg.Pool, tz_name: str, access: Callable[..., Awaitable[Access]],
+                   rebuild: Callable[[], Awaitable[RebuildResult]] | None) -> APIRouter:
+    """The router of ``/api/reports/*`` and ``/api/admin/rebuild``. ``access`` is the
+    shared who-sees-what dependency (:func:`.access.access_guard`); ``rebuild`` runs
+    a rebuild."""
     tz = ZoneInfo(tz_name)
     store = FactsStore(pool)
     router = APIRouter(tags=["Reports"])
-
-    async def access(claims: Annotated[TokenClaims, Depends(operator)]) -> Access:
-        if profiles is None:
-            return Access(claims.subject, True, None)
-        try:
-            profile = await profiles(claims.subject)
-        except NotFound:
-            raise HTTPException(403, "Your operator account is not known; ask an admin.") from None
-        except Exception:  # noqa: BLE001 - queue unreachable
-            raise HTTPException(503, "Reports are unavailable for a moment (operator lookup failed); "
-                                     "try again.") from None
-        if profile.is_admin:
-            return Access(profile.id, True, None)
-        return Access(profile.id, False, frozenset(d.id for d in profile.departments))
 
     def params(
         from_: Annotated[date | None, Query(alias="from", description="First local date, inclusive (default: `to` − 29 days).")] = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import asyncpg
 
 from refdesk.contracts.analytics import RaRecord
@@ -26,11 +28,15 @@ class AnalyticsStore:
 
     # -- Reference Analytics records (the rest is in :mod:`.ra_store`) -------------------
 
-    async def list_records(self, *, chat_id: str | None, operator_id: str | None, limit: int) -> list[RaRecord]:
+    async def list_records(self, *, chat_id: str | None, operator_id: str | None, limit: int,
+                           departments: Iterable[str] | None, viewer_id: str) -> list[RaRecord]:
         """Live (not deleted) records, newest answered first, optionally only those of
-        one chat and/or operator (:meth:`RaStore.list_records`, first page)."""
+        one chat and/or operator, as ``viewer_id`` may see them: of ``departments``
+        (None: all) or without a department and written by the viewer
+        (:meth:`RaStore.list_records`, first page)."""
         records, _ = await RaStore(self._pool).list_records(
-            operator_id=operator_id, chat_id=chat_id, dataset_id=None, offset=0, limit=limit)
+            operator_id=operator_id, chat_id=chat_id, dataset_id=None, offset=0, limit=limit,
+            departments=departments, viewer_id=viewer_id)
         return records
 
     # -- chat facts (the rest is in :mod:`.facts_store`) -------------------------------

@@ -15,11 +15,10 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from refdesk import auth
+from tests.analytics_api import operator_api
 from tests.e2e.test_shift import sign_in
 from tests.support import running_system
 
@@ -160,10 +159,8 @@ async def test_reference_analytics_records_and_the_patron_rating(servers, browse
         await expect(ana.get_by_test_id("datasets-button")).to_be_hidden()  # Ana is not an admin
 
         # The analytics service holds Ana's two live records, the hand entry backdated.
-        token = auth.issue_token(stack.settings.jwt_secret, subject="e2e", role="operator", name="e2e", ttl_seconds=300)
-        api = f"http://127.0.0.1:{stack.settings.analytics_port}"
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
-            listed = (await client.get(f"{api}/api/records")).json()["records"]
+        async with await operator_api(stack, "ana") as client:  # Ana sees her own departments' records
+            listed = (await client.get("/api/records")).json()["records"]
         assert [(r["values"].get("question"), r["values"].get("read_scale")) for r in listed] == [
             ("Where are the city atlases from 1910?", 3), ("Where is the printer?", None)]
         by_hand = listed[1]

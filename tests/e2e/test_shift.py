@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from refdesk import auth
+from tests.analytics_api import operator_api
 from tests.support import running_system
 
 pytestmark = pytest.mark.e2e
@@ -144,16 +143,14 @@ async def test_operator_shift_end_to_end(servers, browser, tmp_path) -> None:
         await ana.screenshot(path=str(tmp_path / "dashboard-after-close.png"))
 
         # The analytics service stored the record and the chat's wait time and duration.
-        token = auth.issue_token(stack.settings.jwt_secret, subject="e2e", role="operator", name="e2e", ttl_seconds=300)
-        api = f"http://127.0.0.1:{stack.settings.analytics_port}"
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
-            records = (await client.get(f"{api}/api/records")).json()
+        async with await operator_api(stack, "ana") as client:  # Ana sees her own departments' data
+            records = (await client.get("/api/records")).json()
             records = records.get("records", records) if isinstance(records, dict) else records
             assert len(records) == 1
             assert records[0]["values"]["location"] == "Reference desk"
             assert records[0]["values"]["mode"] == "Chat"
             assert records[0]["values"]["referred_by"] == "Library website"
             chat_id = records[0]["chat_id"]
-            fact = (await client.get(f"{api}/api/chats/{chat_id}")).json()
+            fact = (await client.get(f"/api/chats/{chat_id}")).json()
             assert fact["wait_seconds"] >= 5  # the chat waited through at least two alerts
             assert fact["duration_seconds"] > 0

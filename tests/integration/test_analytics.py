@@ -20,6 +20,7 @@ from refdesk.bus import BusError, ensure_stream, request
 from refdesk.contracts import analytics as an
 from refdesk.contracts import chat, queue
 from refdesk.ids import new_id
+from tests.analytics_api import operator_api
 from tests.support import Stack, eventually, running
 
 pytestmark = pytest.mark.integration
@@ -29,14 +30,11 @@ VALID = {"location": "Chat", "mode": "Chat", "duration": 7.5}
 
 
 
-def reporting_api(stack: Stack, *, subject: str = "op-test", role: auth.Role = "operator") -> httpx.AsyncClient:
-    """An HTTP client for the reporting API carrying a fresh token for ``subject``."""
-    token = auth.issue_token(stack.settings.jwt_secret, subject=subject, role=role, name="Tester", ttl_seconds=600)
-    return httpx.AsyncClient(
-        base_url=f"http://{stack.settings.analytics_host}:{stack.settings.analytics_port}",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5.0,
-    )
+def patron_api(stack: Stack, chat_id: str) -> httpx.AsyncClient:
+    """An HTTP client for the reporting API carrying a patron's token (always refused)."""
+    token = auth.issue_token(stack.settings.jwt_secret, subject=chat_id, role="patron", name="Pat", ttl_seconds=600)
+    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{stack.settings.analytics_port}",
+                             headers={"Authorization": f"Bearer {token}"}, timeout=5.0)
 
 
 async def fact_where(api: httpx.AsyncClient, chat_id: str, ready: Callable[[dict], bool]) -> dict:
@@ -70,7 +68,7 @@ async def publish(nc: Client, subject: str, event: Any, *, msg_id: str | None = 
 
 
 async def test_facts_from_out_of_order_events_on_streams_created_later(servers) -> None:
-    async with running(servers, "analytics") as stack, reporting_api(stack) as api:
+    async with running(servers, "queue", "analytics") as stack, await operator_api(stack, "ana") as api:
         chat_id = new_id()
         missing = await api.get(f"/api/chats/{chat_id}")
         assert missing.status_code == 404
@@ -141,7 +139,8 @@ async def fact_row(stack: Stack, chat_id: str) -> dict:
 
 
 async def test_dataset_records_and_reporting_api(servers) -> None:
-    async with running(servers, "analytics") as stack, reporting_api(stack, subject="op-ben") as api:
+    # Cleo is an admin: she sees every department's records and the hand entries without one.
+    async with running(servers, "queue", "analytics") as stack, await operator_api(stack, "cleo") as api:
         nc = stack.nc
         dataset = await request(nc, an.DATASET_GET, an.DatasetRequest(), an.Dataset)
         assert (dataset.id, dataset.name) == ("default", "Reference Analytics")
@@ -199,7 +198,7 @@ async def test_dataset_records_and_reporting_api(servers) -> None:
             assert cors.headers["access-control-allow-origin"] == gateway
             assert "access-control-allow-origin" not in (
                 await anonymous.get("/healthz", headers={"Origin": "http://evil.example"})).headers
-        async with reporting_api(stack, subject=chat_id, role="patron") as patron:
+        async with patron_api(stack, chat_id) as patron:
             assert (await patron.get("/api/records")).status_code == 401
 
 
@@ -224,7 +223,7 @@ async def test_facts_of_a_chat_through_queue_and_chat(servers) -> None:
             chat_id=created.id, ended_by="operator", operator_id=ana.id), queue.ChatView)
         assert ended.claimed_at is not None and ended.ended_at is not None
 
-        async with reporting_api(stack, subject=ana.id) as api:
+        async with await operator_api(stack, "ana") as api:
             fact = await fact_where(api, created.id, lambda f: f["duration_seconds"] is not None
                                     and f["first_response_at"] is not None)
         assert (fact["operator_id"], fact["department_id"], fact["ended_by"]) == (ana.id, "reference", "operator")
