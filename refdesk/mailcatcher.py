@@ -8,10 +8,14 @@ every mail it receives instead of delivering it, and a small web page listing th
   first (subject, to, time); ``/mail/<id>`` shows one (headers, plain text, and the
   HTML in a sandboxed iframe loaded from ``/mail/<id>/html``, which is served with a
   CSP that forbids scripts, forms and remote loads); ``/api/mails`` is the list as JSON.
-* "Reply as the patron" on a mail's page sends a reply over SMTP to
+* "Reply as the patron" is offered only on mail with a ticket Reply-To
+  (``ticket+…@<settings.ticket_reply_domain>``; other mail, e.g. a transcript from the
+  no-reply sender, has nobody reading replies). It sends a reply over SMTP to
   ``settings.inbound_smtp_host:inbound_smtp_port`` (where the tickets service takes
-  patrons' email replies), addressed to the mail's Reply-To (else its From), with
-  ``In-Reply-To``/``References`` set from the mail's ``Message-ID``.
+  patrons' email replies), addressed to that ticket address, with
+  ``In-Reply-To``/``References`` set from the mail's ``Message-ID``. SMTP failures are
+  shown as a sentence (:func:`reply_error_text`), never an exception's repr.
+* Times are shown in ``settings.time_zone``.
 
 ``refdesk up`` starts it (``python -m refdesk.mailcatcher``) unless ``RD_SMTP_HOST``
 names another host than 127.0.0.1/localhost — then mail goes to that real server and
@@ -31,9 +35,10 @@ from datetime import datetime, timezone
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import make_msgid, parseaddr
+from email.utils import getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosmtplib
 from aiosmtpd.controller import Controller
@@ -189,13 +194,42 @@ class SmtpCatcher:
             self._controller = None
 
 
+def ticket_reply_address(mail: CaughtMail, settings: Settings) -> str | None:
+    """The ticket reply address in ``mail``'s Reply-To — ``ticket+<…>@<ticket_reply_domain>``
+    (domain compared case-insensitively) — or None when it has none (pure)."""
+    domain = settings.ticket_reply_domain.lower()
+    for _name, address in getaddresses([mail.reply_to]):
+        local, _, host = address.rpartition("@")
+        if local.lower().startswith("ticket+") and host.lower() == domain:
+            return address
+    return None
+
+
+def reply_error_text(exc: BaseException, settings: Settings) -> str:
+    """A readable sentence for a failed "Reply as the patron" (pure): a refused recipient
+    or message quotes the server's own message; a refused connection says nothing listens
+    on the inbound port; anything else names the failure without a repr."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        exc = exc.recipients[0]
+    if isinstance(exc, (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError, aiosmtplib.SMTPSenderRefused)):
+        return f"The library did not accept this reply: {exc.message}"
+    if isinstance(exc, (aiosmtplib.SMTPTimeoutError, TimeoutError)):
+        return "Could not send the reply: the library's mail server did not answer in time."
+    if isinstance(exc, (aiosmtplib.SMTPConnectError, ConnectionRefusedError)):
+        return (f"Could not send the reply: nothing listens for patron replies on "
+                f"{settings.inbound_smtp_host}:{settings.inbound_smtp_port}.")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"Could not send the reply: the library's mail server answered {exc.code} {exc.message}"
+    return "Could not send the reply: the connection to the library's mail server failed."
+
+
 def reply_message(mail: CaughtMail, body: str, settings: Settings) -> EmailMessage:
-    """The patron's reply to ``mail``: To = its Reply-To (else From), From = its first
+    """The patron's reply to ``mail``: To = its ticket reply address (else Reply-To, else From), From = its first
     envelope recipient, ``Re:`` subject, In-Reply-To/References chained to its
     Message-ID, plain text ``body`` (pure)."""
     message = EmailMessage()
     message["From"] = mail.envelope_to[0] if mail.envelope_to else "patron@example.org"
-    message["To"] = mail.reply_to or mail.from_
+    message["To"] = ticket_reply_address(mail, settings) or mail.reply_to or mail.from_
     subject = mail.subject
     message["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
     domain = parseaddr(message["From"])[1].rpartition("@")[2] or "example.org"
@@ -286,12 +320,23 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _when(iso: str) -> str:
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _when(iso: str, zone: str = "UTC") -> str:
+    """``iso`` (UTC ISO-8601) as local time in the IANA ``zone``, e.g. "2026-12-02 13:55:03 EST"."""
     try:
         moment = datetime.fromisoformat(iso)
     except ValueError:
         return _e(iso)
-    return f'<time datetime="{_e(iso)}">{moment:%Y-%m-%d %H:%M:%S} UTC</time>'
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone(_zone(zone))
+    return f'<time datetime="{_e(iso)}">{local:%Y-%m-%d %H:%M:%S} {_e(local.tzname() or zone)}</time>'
 
 
 def _page(title: str, body: str) -> str:
@@ -305,7 +350,7 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def list_page(mails: list[CaughtMail]) -> str:
+def list_page(mails: list[CaughtMail], zone: str = "UTC") -> str:
     """The list page: caught mails newest first (pure)."""
     top = ('<header class="catcher__top"><h1 class="catcher__brand">refdesk mail</h1>'
            '<p class="catcher__note">Mail sent by refdesk is caught here instead of being delivered.</p></header>')
@@ -314,7 +359,7 @@ def list_page(mails: list[CaughtMail]) -> str:
     else:
         items = "".join(
             f'<tr data-testid="mail-row"><td><a href="/mail/{_e(m.id)}">{_e(m.subject or "(no subject)")}</a></td>'
-            f"<td class=\"catcher__to\">{_e(m.to)}</td><td class=\"catcher__hide-small\">{_when(m.received_at)}</td></tr>"
+            f"<td class=\"catcher__to\">{_e(m.to)}</td><td class=\"catcher__hide-small\">{_when(m.received_at, zone)}</td></tr>"
             for m in mails
         )
         rows = ('<table><thead><tr><th scope="col">Subject</th><th scope="col">To</th>'
@@ -323,11 +368,15 @@ def list_page(mails: list[CaughtMail]) -> str:
     return _page("Caught mail", f'{top}<div data-newest="{_e(newest)}">{rows}</div>')
 
 
-def mail_page(mail: CaughtMail, notice: tuple[str, str] | None = None) -> str:
-    """One mail: headers, plain text, HTML in a sandboxed iframe, the reply form (pure)."""
+def mail_page(mail: CaughtMail, notice: tuple[str, str] | None = None, *, reply_to: str | None = None,
+              zone: str = "UTC") -> str:
+    """One mail: headers, plain text, HTML in a sandboxed iframe, and — only when
+    ``reply_to`` (its ticket reply address) is given — the reply form (pure). The
+    received time is shown in the IANA ``zone``."""
     fields = [("Subject", mail.subject), ("From", mail.from_), ("To", mail.to), ("Reply-To", mail.reply_to),
-              ("Date", mail.date), ("Message-ID", mail.message_id), ("Received", mail.received_at)]
+              ("Date", mail.date), ("Message-ID", mail.message_id)]
     headers = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in fields if v)
+    headers += f"<dt>Received</dt><dd>{_when(mail.received_at, zone)}</dd>"
     parts = ['<header class="catcher__top"><a href="/">← All mail</a></header>']
     if notice:
         parts.append(f'<p class="notice notice--{_e(notice[0])}" role="status" data-testid="notice">{_e(notice[1])}</p>')
@@ -338,9 +387,11 @@ def mail_page(mail: CaughtMail, notice: tuple[str, str] | None = None) -> str:
                      f'src="/mail/{_e(mail.id)}/html" data-testid="mail-html"></iframe></section>')
     parts.append(f'<section class="card"><h2>Plain text</h2><pre class="plain" data-testid="mail-text">'
                  f"{_e(mail.text)}</pre></section>")
-    to = mail.reply_to or mail.from_
+    if reply_to is None:
+        return _page(mail.subject or "Mail", "".join(parts))
     parts.append(
-        f'<section class="card reply"><h2>Reply as the patron</h2><p>Sends a reply to {_e(to)} through the '
+        f'<section class="card reply" data-testid="reply-card"><h2>Reply as the patron</h2>'
+        f'<p>Sends a reply to {_e(reply_to)} through the '
         f'inbound mail port, as the patron\'s mail program would.</p>'
         f'<form method="post" action="/mail/{_e(mail.id)}/reply">'
         f'<label for="reply-body">Your reply</label>'
@@ -387,7 +438,7 @@ def create_app(box: MailBox, settings: Settings) -> Any:
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> HTMLResponse:
-        return page(list_page(box.newest_first()))
+        return page(list_page(box.newest_first(), settings.time_zone))
 
     @app.get("/api/mails")
     async def api_list() -> JSONResponse:
@@ -400,7 +451,8 @@ def create_app(box: MailBox, settings: Settings) -> Any:
     @app.get("/mail/{mail_id}", response_class=HTMLResponse)
     async def detail(mail_id: str, replied: str | None = None, error: str | None = None) -> HTMLResponse:
         notice = ("ok", f"Reply sent to {replied}.") if replied else ("error", error) if error else None
-        return page(mail_page(find(mail_id), notice))
+        mail = find(mail_id)
+        return page(mail_page(mail, notice, reply_to=ticket_reply_address(mail, settings), zone=settings.time_zone))
 
     @app.get("/mail/{mail_id}/html")
     async def mail_html(mail_id: str) -> Response:
@@ -415,11 +467,13 @@ def create_app(box: MailBox, settings: Settings) -> Any:
         mail = find(mail_id)
         from urllib.parse import quote
 
+        if ticket_reply_address(mail, settings) is None:
+            message = "This mail has no ticket reply address: replies to it are not read."
+            return RedirectResponse(f"/mail/{mail_id}?error={quote(message)}", 303)
         try:
             to = await send_reply(mail, body, settings)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            message = (f"Could not send the reply: nothing listens for patron replies on "
-                       f"{settings.inbound_smtp_host}:{settings.inbound_smtp_port} ({exc}).")
+            message = reply_error_text(exc, settings)
             return RedirectResponse(f"/mail/{mail_id}?error={quote(message)}", 303)
         return RedirectResponse(f"/mail/{mail_id}?replied={quote(to)}", 303)
 

@@ -1,10 +1,11 @@
 """Rendering a chat transcript for email (pure: no I/O).
 
-Follows LibChat's two transcript emails: the **patron transcript** (library and
-department, date and time, wait, duration, the answering operator's *nickname*, the
+Follows LibChat's two transcript emails: the **patron transcript** (the department,
+date and time, wait, duration, the answering operator's *nickname*, the
 conversation without internal notes or system messages) and the **librarian
 transcript** (adds operators' full names, the system messages — "Ana joined the chat."
-— and the internal notes, each marked "Internal note").
+— and the internal notes, each marked "Internal note"). The patron transcript comes
+from the no-reply sender, so it ends with :data:`NO_REPLY_NOTE`.
 
 Times are shown in the library's time zone (``settings.time_zone``, IANA name) with
 the zone's abbreviation (``14:05 CET``; a summer date shows ``CEST``). Every text that
@@ -22,6 +23,10 @@ from zoneinfo import ZoneInfo
 
 from refdesk.contracts.chat import Message, TranscriptKind, patron_visible
 from refdesk.contracts.queue import ChatView
+
+
+NO_REPLY_NOTE = "This is an automatic message; replies are not read."
+"""Last line of the patron transcript (it is sent from the no-reply address)."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ def lines(messages: Iterable[Message], kind: TranscriptKind, zone: ZoneInfo,
 
 def header(chat: ChatView, kind: TranscriptKind, zone: ZoneInfo, library: str,
            full_names: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """The header fields, as (label, value) pairs: library and department, patron,
+    """The header fields, as (label, value) pairs: department, patron,
     date, started, wait, duration, answered by (nickname; the librarian transcript adds
     the full name, the patron's email and the participants)."""
     started = local(chat.queued_at, zone)
@@ -106,7 +111,7 @@ def header(chat: ChatView, kind: TranscriptKind, zone: ZoneInfo, library: str,
     if kind == "librarian" and chat.claimed_by in names:
         answered = f"{names[chat.claimed_by]} ({chat.claimed_by_name})"
     fields = [
-        ("Library", f"{library} — {chat.department_name}"),
+        ("Department", chat.department_name),
         ("Patron", chat.patron_name),
     ]
     if kind == "librarian":
@@ -134,7 +139,7 @@ def render(chat: ChatView, messages: Iterable[Message], kind: TranscriptKind, *,
         messages: the chat's stored messages, internal notes included (the patron
             version filters them out itself).
         time_zone: IANA zone name (``Europe/Berlin``).
-        library: the library's name for the header (the display name of ``mail_from``).
+        library: the service's name for the subject line (the display name of ``mail_from``).
         full_names: operator id → full name, used by the librarian version.
 
     Raises:
@@ -163,6 +168,8 @@ def _text(fields: list[tuple[str, str]], body: list[Line], kind: TranscriptKind)
     if not body:
         out.append("(no messages)")
     out += ["", "-" * 60]
+    if kind == "patron":
+        out += ["", NO_REPLY_NOTE]
     return "\n".join(out) + "\n"
 
 
@@ -207,5 +214,8 @@ def _html(subject: str, fields: list[tuple[str, str]], body: list[Line], kind: T
                      f'vertical-align:top">{_e(line.time)}</td><td style="padding:6px 8px">{text}</td></tr>')
     if not body:
         parts.append('<tr><td style="padding:6px 8px">(no messages)</td></tr>')
-    parts += ["</table>", "</div></body></html>", ""]
+    parts.append("</table>")
+    if kind == "patron":
+        parts.append(f'<p style="margin:16px 0 0;color:#5b6470;font-size:13px">{_e(NO_REPLY_NOTE)}</p>')
+    parts += ["</div></body></html>", ""]
     return "\n".join(parts)

@@ -148,16 +148,6 @@ def message_id(ticket_id: str, message_id_: str, domain: str) -> str:
     return f"<ticket.{ticket_id}.{message_id_}@{domain}>"
 
 
-_MESSAGE_ID = re.compile(r"<ticket\.([0-9a-f]{1,64})\.[0-9a-f]{1,64}@([^>\s]+)>", re.IGNORECASE)
-
-
-def tickets_in_headers(value: str, domain: str) -> list[str]:
-    """Ticket ids named by our Message-IDs in an ``In-Reply-To`` / ``References``
-    header value, newest (last) first."""
-    found = [m.group(1).lower() for m in _MESSAGE_ID.finditer(value or "") if m.group(2).lower() == domain.lower()]
-    return list(reversed(found))
-
-
 # --- views ----------------------------------------------------------------------------
 
 

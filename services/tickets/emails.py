@@ -1,8 +1,9 @@
 """The emails the tickets service sends, composed without I/O as
 :class:`refdesk.mail.OutgoingMail`: a staff reply and the offline form's
-confirmation. Each carries the ticket's reply address as ``Reply-To`` and a
-``Message-ID`` of its own (``<ticket.<ticket id>.<message id>@<ticket_reply_domain>>``),
-so a patron's answer threads back by address or by ``In-Reply-To``/``References``.
+confirmation (also sent when a chat with a patron email becomes a ticket). Each
+carries the ticket's reply address as ``Reply-To`` and a ``Message-ID`` of its own
+(``<ticket.<ticket id>.<message id>@<ticket_reply_domain>>``), so a patron's answer
+threads back by address or by ``In-Reply-To``/``References``.
 
 Internal notes are never part of any email: these functions only ever see the reply
 body and the patron's own question.
@@ -54,12 +55,14 @@ def reply_email(ticket: TicketView, body: str, *, reply_to: str, message_id: str
                         requested_by=requested_by, subject_ref=SUBJECT_REF.format(ticket_id=ticket.id))
 
 
-def confirmation_email(ticket: TicketView, *, reply_to: str, message_id: str) -> OutgoingMail:
-    """"We've received your question": sent when the offline form creates a ticket
-    (``Auto-Submitted: auto-generated``, RFC 3834)."""
+def confirmation_email(ticket: TicketView, *, reply_to: str, message_id: str, from_chat: bool = False) -> OutgoingMail:
+    """"We've received your question": sent when the offline form creates a ticket, or
+    (``from_chat``) when a librarian files a patron's chat as a ticket to follow up by
+    email (``Auto-Submitted: auto-generated``, RFC 3834)."""
+    why = ("A librarian will follow up your chat question" if from_chat
+           else "Nobody was available to chat just now, so a librarian will answer you")
     text = (f"Hello {ticket.patron_name},\n\n"
-            f"Thank you for your question to {ticket.department_name}. Nobody was available to chat just now, "
-            "so a librarian will answer you by email as soon as they can.\n\n"
+            f"Thank you for your question to {ticket.department_name}. {why} by email as soon as they can.\n\n"
             "If you think of anything to add, just reply to this email.\n\n"
             f"Your question:\n{_quoted(ticket.question)}\n")
     headers = {**_headers(message_id, None), "Auto-Submitted": "auto-generated"}

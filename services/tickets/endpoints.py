@@ -102,8 +102,9 @@ class TicketEndpoints:
         """"Create ticket from this chat": a New ticket in ``department_id`` (owned by
         ``owner_operator_id`` when given) with the patron's contact, the question as
         its first message, the transcript kept staff-side, a system line naming who
-        created it and, if given, the creator's internal note. Emits ``created``. No
-        email is sent (the first reply is the patron's first email)."""
+        created it and, if given, the creator's internal note. Emits ``created``. When
+        the chat has a patron email, a short confirmation is emailed (as for the offline
+        form; the system line says so and carries the mail for threading)."""
         fields = {
             "department_id": req.department_id, "department_name": req.department_name,
             "subject": domain.subject_of(req.question), "patron_name": req.patron_name,
@@ -118,7 +119,18 @@ class TicketEndpoints:
             assert row is not None  # no request_id: never a retry
             await q.add_message(new_id(), row["id"], kind="patron", author=req.patron_name, body=req.question)
             whom = f" for {req.owner_operator_name}" if req.owner_operator_id else ""
-            await self._system(q, row["id"], f"{req.operator_name} created this ticket from a chat{whom}.")
+            created = f"{req.operator_name} created this ticket from a chat{whom}."
+            if req.patron_email:
+                ticket = domain.ticket_view(row)
+                confirmation_id = new_id()
+                reply_to, message_id = emails.addresses(ticket.id, row["reply_secret"], confirmation_id,
+                                                        self._settings.ticket_reply_domain)
+                mail_id = await mail.enqueue_mail(q.conn, emails.confirmation_email(
+                    ticket, reply_to=reply_to, message_id=message_id, from_chat=True))
+                await self._system(q, ticket.id, f"{created} Confirmation emailed to {ticket.patron_email}.",
+                                   message_row_id=confirmation_id, mail_id=mail_id, mail_message_id=message_id)
+            else:
+                await self._system(q, row["id"], created)
             if req.note and req.note.strip():
                 await q.add_message(new_id(), row["id"], kind="internal_note", author=req.operator_name,
                                     author_id=req.operator_id, body=domain.cut(req.note.strip()))

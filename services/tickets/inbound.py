@@ -7,8 +7,12 @@ How a message finds its ticket:
    (what every ticket email carries as ``Reply-To``): the id and secret must match,
    else ``550 5.1.1`` at once;
 2. ``RCPT TO`` another address at ``ticket_reply_domain`` is accepted provisionally
-   and matched at ``DATA`` by our ``Message-ID`` in ``In-Reply-To`` / ``References``;
-   no match → ``550 5.1.1``. Addresses at any other domain → ``550 5.7.1`` (no relaying).
+   and matched at ``DATA`` by a ``Message-ID`` in ``In-Reply-To`` / ``References``
+   that this service really sent for a ticket (the confirmation or a staff reply,
+   looked up in the ticket threads: :meth:`TicketStore.ticket_of_mail`) — a made-up
+   ``<ticket.<ticket id>.<anything>@…>`` names no ticket, since knowing a ticket id
+   must never stand in for its secret; no match → ``550 5.1.1``. Addresses at any
+   other domain → ``550 5.7.1`` (no relaying).
 
 The stored text is the plain-text part (else the HTML part as text), without the
 quoted earlier email ("On … wrote:", ``>`` lines, Outlook's "Original Message"
@@ -25,6 +29,7 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -135,6 +140,21 @@ class InboundMail:
     body: str
     message_id: str | None
     references: str
+    name: str = ""
+    """The From display name, cleaned ("" when the From header has none)."""
+    address: str = ""
+    """The From address ("" when none)."""
+
+
+def author_for(mail: InboundMail, patron_name: str | None, patron_email: str | None) -> str:
+    """Who the thread shows as the author of an emailed answer (pure): the From display
+    name when present; else the ticket's patron name when the From address is the
+    ticket's ``patron_email`` (compared case-insensitively); else the address."""
+    if mail.name:
+        return mail.name
+    if patron_name and patron_email and mail.address.lower() == patron_email.strip().lower():
+        return clean_text(patron_name, multiline=False)[:200]
+    return mail.author
 
 
 def read_mail(raw: bytes) -> InboundMail:
@@ -153,8 +173,12 @@ def read_mail(raw: bytes) -> InboundMail:
     references = " ".join(str(message.get(h, "")) for h in ("In-Reply-To", "References"))
     message_id = str(message.get("Message-ID", "")).strip() or None
     author = clean_text(name or address or "Patron", multiline=False)[:200] if (name or address) else "Patron"
+    try:
+        shown_name = clean_text(name, multiline=False)[:200] if name.strip() else ""
+    except ValueError:
+        shown_name = ""
     return InboundMail(author=author, body=body, message_id=message_id[:500] if message_id else None,
-                       references=references)
+                       references=references, name=shown_name, address=address.strip())
 
 
 def _body_text(message: EmailMessage) -> str:
@@ -226,16 +250,28 @@ class InboundHandler:
             for ticket_id in ticket_ids:
                 key = mail.message_id if len(ticket_ids) == 1 or mail.message_id is None else \
                     f"{mail.message_id}/{ticket_id}"
-                await self._deliver(ticket_id, author=mail.author, body=mail.body, mail_message_id=key)
+                author = await self._author(ticket_id, mail)
+                await self._deliver(ticket_id, author=author, body=mail.body, mail_message_id=key)
         except Exception:
             log.exception("inbound.store_failed")
             return "451 4.3.0 Temporary failure; please try again later"
         log.info("inbound.stored", tickets=ticket_ids)
         return "250 OK: added to the ticket"
 
+    async def _author(self, ticket_id: str, mail: InboundMail) -> str:
+        """:func:`author_for` with the ticket's patron name and email."""
+        if mail.name:
+            return mail.name
+        async with self._store.reading() as q:
+            ticket = await q.ticket(ticket_id)
+        if ticket is None:
+            return mail.author
+        return author_for(mail, ticket["patron_name"], ticket["patron_email"])
+
     async def _tickets(self, recipients: list[str], mail: InboundMail) -> list[str]:
-        """Tickets named by the recipients' reply addresses, else by our Message-IDs
-        in the threading headers."""
+        """Tickets named by the recipients' reply addresses (checked with their secret
+        at ``RCPT``), else the ticket of a Message-ID in the threading headers that
+        this service sent — never a ticket id merely spelled in a header."""
         found: list[str] = []
         for address in recipients:
             parsed = domain.parse_reply_address(address, self._domain)
@@ -244,12 +280,10 @@ class InboundHandler:
         if found:
             return found
         ids = re.findall(r"<[^<>\s]{1,500}>", mail.references)
-        by_header = domain.tickets_in_headers(mail.references, self._domain)
+        if not ids:
+            return []
         async with self._store.reading() as q:
-            for ticket_id in by_header:
-                if await q.secret(ticket_id) is not None:
-                    return [ticket_id]
-            ticket_id = await q.ticket_of_mail(ids) if ids else None
+            ticket_id = await q.ticket_of_mail(ids)
         return [ticket_id] if ticket_id else []
 
 
@@ -261,6 +295,9 @@ async def start(ctx: Context, store: TicketStore, deliver: Deliver) -> None:
     servers' queues (which retry) until the port is free and the service restarts.
     """
     settings = ctx.settings
+    # aiosmtpd logs every dropped connection ("Connection lost during _handle_client()")
+    # at INFO on its "mail.log" logger: only its warnings and errors reach the log.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     handler = InboundHandler(store, deliver, settings.ticket_reply_domain)
     loop = asyncio.get_running_loop()
     try:

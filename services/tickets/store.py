@@ -160,9 +160,13 @@ class Queries:
             " WHERE m.ticket_id = $1 ORDER BY m.sent_at, m.id", ticket_id))
 
     async def ticket_of_mail(self, mail_message_ids: Sequence[str]) -> str | None:
-        """The ticket one of our emails (by ``Message-ID``) belongs to, or ``None``."""
+        """The ticket of the newest email this service sent (a thread message with a
+        mail outbox row: confirmation or staff reply) whose ``Message-ID`` is one of
+        ``mail_message_ids`` (exact, angle brackets included), or ``None``. Patrons'
+        own Message-IDs never match: they are not secret."""
         return await self.conn.fetchval(
-            "SELECT ticket_id FROM ticket_messages WHERE mail_message_id = ANY($1::text[]) LIMIT 1",
+            "SELECT ticket_id FROM ticket_messages WHERE mail_message_id = ANY($1::text[]) AND mail_id IS NOT NULL"
+            " ORDER BY sent_at DESC, id DESC LIMIT 1",
             list(mail_message_ids))
 
     async def secret(self, ticket_id: str) -> str | None:

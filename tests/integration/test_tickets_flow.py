@@ -168,6 +168,37 @@ async def test_create_from_chat_carries_contact_question_and_transcript(stack: S
     await sub.unsubscribe()
 
 
+async def test_a_chat_ticket_emails_the_patron_a_confirmation(stack: Stack, outbox: Outbox) -> None:
+    """Like the offline form: a short "We've received your question" with the ticket's
+    reply address; the system line says so; no note or transcript line is emailed.
+    A chat without a patron email sends nothing."""
+    now = datetime.now(timezone.utc)
+    ticket = await call(stack, t.CREATE_FROM_CHAT, t.CreateFromChatRequest(
+        operator_id="op-ana", operator_name="Ana", chat_id="chat-confirm", department_id="archives",
+        department_name="Archives", patron_name="Rosa", patron_email="rosa.chat@example.org",
+        question="Do you have the 1930s river survey?", note="STAFF-ONLY survey remark",
+        transcript=[t.TranscriptLine(author_kind="operator", author_name="Ana", body="CHAT-LINE-X", sent_at=now)]),
+        t.TicketView)
+    mail = (await eventually(lambda: asyncio.sleep(0, outbox.to("rosa.chat@example.org")), what="confirmation"))[0]
+    assert subject(mail).startswith("We've received your question")
+    assert str(mail["Reply-To"]).startswith(f"ticket+{ticket.id}.")
+    text = body_of(mail)
+    assert "Hello Rosa" in text and "follow up your chat question by email" in text
+    assert "1930s river survey" in text and "STAFF-ONLY" not in text and "CHAT-LINE-X" not in text
+    shown = await detail(stack, ticket.id)
+    assert [m.kind for m in shown.messages] == ["patron", "system", "internal_note"]
+    assert shown.messages[1].body == "Ana created this ticket from a chat. Confirmation emailed to rosa.chat@example.org."
+
+    quiet = await call(stack, t.CREATE_FROM_CHAT, t.CreateFromChatRequest(
+        operator_id="op-ana", operator_name="Ana", chat_id="chat-no-email", department_id="archives",
+        department_name="Archives", patron_name="Lee", question="Anything on the old mill?"), t.TicketView)
+    assert (await detail(stack, quiet.id)).messages[1].body == "Ana created this ticket from a chat."
+    # a later mail (the outbox sends in order) arrives, and none was sent for Lee's ticket
+    await offline(stack, "after.lee@example.org")
+    await eventually(lambda: asyncio.sleep(0, outbox.to("after.lee@example.org")), what="the later mail")
+    assert not [m for m in outbox.received if "old mill" in m.as_string()]
+
+
 async def test_claim_assign_and_status_rules(stack: Stack) -> None:
     ticket = await offline(stack, "claims@example.org")
     ana = {"operator_id": "op-ana", "operator_name": "Ana"}
@@ -274,6 +305,22 @@ async def test_an_emailed_answer_threads_back_and_reopens_the_ticket(stack: Stac
                               message_id="<answer-2@example.org>", in_reply_to=str(reply["Message-ID"]))
     await aiosmtplib.send(by_header, hostname="127.0.0.1", port=port)
     assert (await detail(stack, ticket.id)).messages[-1].body == "One more thing."
+
+
+async def test_an_emailed_answer_without_a_display_name_shows_the_patron_name(stack: Stack, outbox: Outbox) -> None:
+    """From: a bare address: the ticket's patron name when it is the ticket's email
+    (any case), else the address itself."""
+    ticket = await offline(stack, "Pat.Bare@example.org", "Do you keep parish registers?")
+    port = stack.settings.inbound_smtp_port
+    address = f"ticket+{ticket.id}.{await secret_of(stack, ticket.id)}@{stack.settings.ticket_reply_domain}"
+    for sender, message_id, text in (("pat.bare@EXAMPLE.org", "<bare-1@example.org>", "First answer."),
+                                     ("someone.else@example.org", "<bare-2@example.org>", "Second answer.")):
+        answer = patron_answer(address, text, message_id=message_id)
+        answer.replace_header("From", sender)
+        await aiosmtplib.send(answer, hostname="127.0.0.1", port=port)
+    authors = {m.body: m.author for m in (await detail(stack, ticket.id)).messages if m.kind == "patron"}
+    assert authors["First answer."] == "Maya Chen"
+    assert authors["Second answer."] == "someone.else@example.org"
 
 
 async def test_unknown_addresses_are_refused_with_550(stack: Stack) -> None:

@@ -107,3 +107,12 @@ def test_open_and_unanswered_chats_say_so() -> None:
 
 def test_span_is_readable() -> None:
     assert [span(None), span(5), span(200), span(3900)] == ["—", "5 s", "3 min 20 s", "1 h 5 min"]
+
+
+def test_header_names_the_department_and_the_patron_copy_says_replies_are_not_read() -> None:
+    mail, staff = patron(), librarian()
+    assert "Department: Reference & <Research>" in mail.text and "Library:" not in mail.text
+    assert "Ask a Librarian —" not in mail.text
+    assert mail.text.rstrip().endswith("This is an automatic message; replies are not read.")
+    assert "This is an automatic message; replies are not read." in mail.html
+    assert "replies are not read" not in staff.text and "replies are not read" not in staff.html

@@ -5,8 +5,11 @@
  * line" from `queue.position`, the transcript, the librarian's typing, and a reply
  * box (Enter sends). Patrons can send while queued or active. End chat (at the top,
  * away from Send) first asks "End this chat?" in the page: End chat / Keep chatting,
- * Esc keeps chatting. After the chat ends the reply box is hidden and disabled, and
- * "This chat has ended." with "Start a new chat" takes its place.
+ * Esc keeps chatting. After the chat ends the reply box is disabled and hidden (if it
+ * still holds an unsent message it stays, read-only, with "The chat has ended — this
+ * message was not sent."); "This chat has ended.", the rating and transcript cards and
+ * "Start a new chat" follow the transcript in one scrolling column, scrolled so the last
+ * messages stay readable above them.
  */
 import { announce } from "../static/js/dom.js";
 import { RefdeskSocket } from "../static/js/socket.js";
@@ -34,14 +37,14 @@ export class PatronChat {
       section: $("chat"), bar: $("chat-bar"), waiting: $("waiting"), position: document.querySelector("[data-testid=queue-position]"),
       transcript: $("transcript"), ended: $("ended"), endedText: $("ended-text"), compose: $("compose"),
       composer: $("composer"), end: $("end-chat"), confirm: $("end-confirm"), confirmYes: $("end-confirm-yes"),
-      confirmNo: $("end-confirm-no"), newChat: $("new-chat"), conn: $("conn"),
+      confirmNo: $("end-confirm-no"), newChat: $("new-chat"), conn: $("conn"), unsent: $("unsent-note"),
     };
     this.typing = new TypingIndicator($("typing"));
     this.socket = new RefdeskSocket(saved.token);
     this.signaller = new TypingSignaller((typing) => this.socket.typing(saved.chat_id, typing));
     this.listening = new AbortController(); // removes the page-element listeners on destroy()
     this.rating = new Rating($("rating-slot"), this.socket, saved.chat_id); // "How was this chat?"
-    this.screenshare = new ScreenshareCard(this.socket, saved.chat_id, this.el.ended); // the consent card
+    this.screenshare = new ScreenshareCard(this.socket, saved.chat_id, this.el.compose); // the consent card, above the reply box
     this.transcriptRequest = new TranscriptRequest(this.socket, saved.chat_id, this.el.ended); // "Email me a transcript"
     this.#wire(onExpired, onNewChat);
   }
@@ -55,6 +58,7 @@ export class PatronChat {
     this.#closeConfirm(false); // shows End chat
     this.el.compose.hidden = false;
     this.el.composer.disabled = false;
+    this.el.unsent.hidden = true;
     this.el.position.textContent = "Waiting for a librarian…";
     this.el.conn.hidden = true;
     delete this.el.section.dataset.state;
@@ -159,8 +163,11 @@ export class PatronChat {
       (!active || active === document.body || this.el.compose.contains(active) || this.el.bar.contains(active));
     this.signaller.stop();
     this.typing.hide();
-    this.el.composer.disabled = true; // disabled as well as hidden: nothing can be sent
-    this.el.compose.hidden = true;
+    this.el.composer.disabled = true; // nothing can be sent any more
+    // A typed, unsent message stays readable (disabled) with a calm note; else the box goes.
+    const unsent = Boolean(this.el.composer.value.trim());
+    this.el.unsent.hidden = !unsent;
+    this.el.compose.hidden = !unsent;
     this.el.bar.hidden = true; // nothing left to end; the connection no longer matters
     this.el.end.hidden = true;
     this.#closeConfirm(false);
@@ -169,9 +176,22 @@ export class PatronChat {
     this.transcriptRequest.show(this.chat);
     this.rating.show(this.chat);
     this.setStatus("Chat ended", "ended");
-    if (refocus) this.el.endedText.focus();
+    if (refocus) this.el.endedText.focus({ preventScroll: true });
     else announce("This chat has ended.");
+    this.#showLastMessages();
     // Stay subscribed: the closing system message ("⟨name⟩ ended the chat.") follows.
+  }
+
+  /**
+   * After the end the chat section scrolls as one column (transcript, then the cards):
+   * scroll it so the final messages fill the top and the "ended" card starts below them.
+   */
+  #showLastMessages() {
+    requestAnimationFrame(() => {
+      const { section, ended } = this.el;
+      const top = ended.getBoundingClientRect().top - section.getBoundingClientRect().top + section.scrollTop;
+      section.scrollTop = Math.max(0, top - Math.round(section.clientHeight * 0.55));
+    });
   }
 
   #send(body) {

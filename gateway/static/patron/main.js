@@ -11,8 +11,8 @@ import { closeOnEscape, embedded, listenToParent } from "./embed.js";
 import { StartForm } from "./start-form.js";
 
 const STORAGE_KEY = "refdesk.patron.chat";
-const PROFILE_KEY = "refdesk.patron.profile";
-const REFRESH_MS = 30_000;
+const PROFILE_KEY = "refdesk.patron.profile"; // no longer written; removed on load (older pages kept a profile)
+const REFRESH_MS = 10_000; // how often the start/offline form re-checks who is online (a cheap GET)
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -24,11 +24,9 @@ const form = new StartForm($("start-form"), {
   onStarted: (answer, patron) => {
     const saved = { token: answer.token, chat_id: answer.chat_id, name: patron.name, department_id: state.departmentId };
     sessionStorage.setItem(STORAGE_KEY, JSON.stringify(saved));
-    sessionStorage.setItem(PROFILE_KEY, JSON.stringify(patron));
     openChat(saved);
   },
-  onTicket: (answer, patron) => {
-    sessionStorage.setItem(PROFILE_KEY, JSON.stringify(patron));
+  onTicket: (answer) => {
     showTicketSent(answer);
   },
 });
@@ -92,9 +90,12 @@ function info(text) {
   $("start-info").hidden = !text;
 }
 
+/**
+ * The start (or offline) form, always empty: on a shared library computer the next
+ * person must never see the previous patron's name, email or question.
+ */
 function showStart(message = "") {
-  const profile = JSON.parse(sessionStorage.getItem(PROFILE_KEY) || "{}");
-  form.reset(profile);
+  form.reset();
   info(message);
   $("start").hidden = false;
   showDepartment();
@@ -111,6 +112,11 @@ function showTicketSent(answer) {
   setStatus("Question received", "waiting");
   $("ticket-sent-title").focus();
 }
+
+// Back on the tab (after lunch, another window): check who is online at once.
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && !$("start").hidden) loadDepartments();
+});
 
 $("ticket-again").addEventListener("click", () => {
   $("ticket-sent").hidden = true;
@@ -147,6 +153,7 @@ function savedChat() {
   }
 }
 
+sessionStorage.removeItem(PROFILE_KEY);
 const saved = savedChat();
 if (saved) {
   state.departmentId = saved.department_id || state.departmentId;

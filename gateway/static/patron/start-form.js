@@ -74,11 +74,12 @@ export class StartForm {
     this.form.dataset.mode = offline ? "offline" : "chat";
   }
 
-  /** Pre-fill name and email (e.g. for a second chat) and clear the question. */
-  reset({ name = "", email = "" } = {}) {
-    this.fields.name.value = name;
-    this.fields.email.value = email;
-    this.fields.question.value = "";
+  /** Empty every field (name, email, question) and its error: each question starts blank. */
+  reset() {
+    for (const [key, input] of Object.entries(this.fields)) {
+      input.value = "";
+      this.#mark(key, "");
+    }
     this.error.hidden = true;
   }
 

@@ -1,10 +1,14 @@
 /**
  * "Email me a transcript" once the chat has ended (LibraryH3lp: guests can email
- * themselves the transcript from the chat box). The address is prefilled with the
- * email the patron gave; sending says clearly where it goes, then whether it was sent
- * (`mail.status` frames). The patron copy never contains staff notes.
+ * themselves the transcript from the chat box). The transcript goes only to the email
+ * the patron gave when the chat started (shown, not editable); a patron who gave none
+ * may type one if a librarian answered the chat, and otherwise reads why there is no
+ * transcript to email (the gateway enforces the same rule: docs/protocol.md). Sending
+ * says clearly where it goes, then whether it was sent (`mail.status` frames). The
+ * patron copy never contains staff notes.
  *
- * Test ids: transcript-request, transcript-email, transcript-send, transcript-result.
+ * Test ids: transcript-request, transcript-email, transcript-send, transcript-result,
+ * transcript-hint.
  */
 import { h, uid, announce } from "../static/js/dom.js";
 
@@ -23,11 +27,14 @@ export class TranscriptRequest {
       "data-testid": "transcript-email", placeholder: "you@example.org" });
     this.button = h("button", { type: "submit", class: "btn", "data-testid": "transcript-send", text: "Send transcript" });
     this.result = h("p", { class: "p-transcript__result", role: "status", "data-testid": "transcript-result", hidden: true });
+    const hintId = uid("transcript-hint");
+    this.hint = h("p", { id: hintId, class: "field__note", "data-testid": "transcript-hint", hidden: true });
+    this.input.setAttribute("aria-describedby", hintId);
     this.form = h("form", { class: "p-transcript__form", novalidate: true },
       h("label", { for: inputId, class: "p-transcript__label", text: "Email me a transcript" }),
       h("div", { class: "p-transcript__row" }, this.input, this.button));
     this.element = h("div", { class: "p-transcript", "data-testid": "transcript-request", hidden: true },
-      this.form, this.result);
+      this.form, this.hint, this.result);
     const last = container.querySelector("[data-testid=new-chat]");
     if (last) last.before(this.element);
     else container.append(this.element);
@@ -39,10 +46,24 @@ export class TranscriptRequest {
     socket.addEventListener("mail.status", (event) => this.#status(event.detail.mail), { signal: this.listening.signal });
   }
 
-  /** Show the form for the ended chat (address prefilled once). */
+  /**
+   * Show the form for the ended chat: the address the patron gave, read-only; else an
+   * address field when a librarian claimed the chat; else only why nothing can be sent.
+   */
   show(chat) {
     if (!this.element.hidden) return;
-    if (!this.input.value && chat?.patron_email) this.input.value = chat.patron_email;
+    const given = chat?.patron_email || "";
+    if (given) {
+      this.input.value = given;
+      this.input.readOnly = true;
+      this.hint.textContent = "We can only send it to the email address you gave when the chat started.";
+      this.hint.hidden = false;
+    } else if (!chat?.claimed_at) {
+      this.form.hidden = true;
+      this.hint.textContent = "No librarian answered this chat and you gave no email address when it started, " +
+        "so there is no transcript to email.";
+      this.hint.hidden = false;
+    }
     this.element.hidden = false;
   }
 
