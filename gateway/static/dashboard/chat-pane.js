@@ -17,7 +17,9 @@
  *
  * Test ids: chat-pane (data-chat-id, data-state), message, typing, canned-button,
  * reply-mode, mode-patron, mode-note, reply-box, send-button, end-chat, dismiss-chat,
- * screenshare-button, screenshare-status, chat-ended-note, ra-form … (see ra-form.js).
+ * screenshare-button, screenshare-status, chat-ended-note, ra-form … (see ra-form.js),
+ * pane-status (the bounded area holding the status strips), ticket-created-dismiss,
+ * toggle-transcript ("Show conversation" once ended).
  */
 import { h, uid, announce } from "../static/js/dom.js";
 import { formatClock } from "../static/js/time.js";
@@ -77,6 +79,8 @@ export class ChatPane {
     });
     this.composer.addEventListener("compose-send", (event) => this.#send(event.detail.body));
     this.canned = new CannedPicker(this.socket, chat.department_id, (text) => this.composer.insert(text));
+    this.canned.button.textContent = "Canned"; // short, so the tools row fits narrow panes
+    this.canned.button.setAttribute("aria-label", "Canned messages");
     this.endButton = h("button", { type: "button", class: "btn btn--danger btn--small", "data-testid": "end-chat", text: "End Chat" });
     this.endButton.addEventListener("click", () => this.#end());
     this.dismissButton = h("button", { type: "button", class: "btn btn--small", "data-testid": "dismiss-chat", text: "Dismiss" });
@@ -90,10 +94,19 @@ export class ChatPane {
     this.ticketButton = h("button", { type: "button", class: "btn btn--quiet btn--small", "data-testid": "create-ticket", text: "Create ticket" });
     this.ticketButton.setAttribute("aria-label", `Create a ticket from the chat with ${chat.patron_name}`);
     this.ticketButton.addEventListener("click", () => this.#createTicket());
-    this.ticketNote = h("p", { class: "pane__notice", role: "status", "data-testid": "ticket-created", hidden: true });
+    this.ticketNote = h("p", { class: "pane__strip-text", role: "status", "data-testid": "ticket-created" });
+    const dismissTicketNote = h("button", { type: "button", class: "pane__strip-close", "data-testid": "ticket-created-dismiss",
+      "aria-label": "Dismiss the ticket notice", text: "×" });
+    this.ticketStrip = h("div", { class: "pane__notice pane__notice--closable", hidden: true }, this.ticketNote, dismissTicketNote);
+    dismissTicketNote.addEventListener("click", () => { this.ticketStrip.hidden = true; this.composer.focus(); });
     this.notice = h("p", { class: "pane__notice", role: "status", "data-testid": "chat-ended-note", hidden: true });
+    // Once ended the transcript is a short strip; this toggle lets it take half the pane.
+    this.showConversation = h("button", { type: "button", class: "btn btn--quiet btn--small pane__show-conversation",
+      "data-testid": "toggle-transcript", "aria-expanded": "false", text: "Show conversation", hidden: true });
+    this.showConversation.addEventListener("click", () => this.#toggleConversation());
     // The RA form (itself a labelled form landmark) lives here, below the transcript.
     this.raSlot = h("div", { class: "pane__ra", hidden: true });
+    this.#keepNewestInView();
     this.compose = h("div", { class: "pane__compose" },
       h("div", { class: "pane__tools" }, this.canned.element,
         h("div", { class: "pane__actions" }, this.screenshare.button, this.transfer.button, this.dismissButton, this.endButton)),
@@ -108,11 +121,13 @@ export class ChatPane {
         h("div", { class: "pane__headside" }, this.mail.button, this.ticketButton, this.stateBadge)),
       this.transcript,
       typing,
-      this.screenshare.status,
-      this.transfer.status,
-      this.notice,
-      this.ticketNote,
-      this.mail.status,
+      // The notices share one small bounded area (it scrolls) so the transcript keeps its room.
+      h("div", { class: "pane__status", "data-testid": "pane-status" },
+        this.screenshare.status,
+        this.transfer.status,
+        h("div", { class: "pane__ended" }, this.notice, this.showConversation),
+        this.ticketStrip,
+        this.mail.status),
       this.canned.menu,
       this.compose,
       this.raSlot);
@@ -136,6 +151,7 @@ export class ChatPane {
     const who = chat.ended_by === "patron" ? `${chat.patron_name} ended the chat` : "You ended the chat";
     this.notice.textContent = `${who}${chat.ended_at ? ` at ${formatClock(chat.ended_at)}` : ""}.`;
     this.notice.hidden = false;
+    this.showConversation.hidden = false;
     announce(`Chat with ${chat.patron_name} ended. Please complete Reference Analytics.`);
     this.ra = new RaForm(chat, this.socket, () => this.#close());
     this.raSlot.replaceChildren(this.ra.element);
@@ -155,6 +171,7 @@ export class ChatPane {
   }
 
   destroy() {
+    this.resizeWatch.disconnect();
     this.screenshare.destroy();
     this.transfer.destroy();
     this.mail.destroy();
@@ -165,6 +182,29 @@ export class ChatPane {
     this.socket.removeEventListener("typing", this.onTyping);
     this.socket.unsubscribe(this.chat.id);
     this.element.remove();
+  }
+
+  /**
+   * Keep the newest message in view when the transcript's height changes (a status
+   * strip appears or goes, the chat ends): if it was scrolled to the end, it stays there.
+   */
+  #keepNewestInView() {
+    const NEAR_END_PX = 24;
+    let atEnd = true;
+    this.transcript.addEventListener("scroll", () => {
+      const t = this.transcript;
+      atEnd = t.scrollHeight - t.scrollTop - t.clientHeight < NEAR_END_PX;
+    }, { passive: true });
+    this.resizeWatch = new ResizeObserver(() => { if (atEnd) this.transcript.scrollToEnd(); });
+    this.resizeWatch.observe(this.transcript);
+  }
+
+  /** Ended chats: the "Show conversation" toggle between a short strip and half the pane. */
+  #toggleConversation() {
+    const open = this.showConversation.getAttribute("aria-expanded") !== "true";
+    this.showConversation.setAttribute("aria-expanded", String(open));
+    this.showConversation.textContent = open ? "Hide conversation" : "Show conversation";
+    this.element.dataset.conversation = open ? "open" : "";
   }
 
   /** The "Message patron / Internal note" radio group (arrow keys move between them). */
@@ -201,7 +241,7 @@ export class ChatPane {
     const whom = ticket.owner_operator_name ? ` for ${ticket.owner_operator_name}` : "";
     const said = `Ticket created in ${ticket.department_name}${whom}.`;
     this.ticketNote.textContent = said;
-    this.ticketNote.hidden = false;
+    this.ticketStrip.hidden = false;
     announce(said);
   }
 

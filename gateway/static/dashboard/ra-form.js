@@ -16,7 +16,8 @@
  * Test ids: ra-form, ra-dataset, ra-answered-at, ra-department, ra-field (data-key),
  * ra-error, ra-save, ra-save-clear, ra-saved, ra-cancel-edit, ra-records, ra-record,
  * ra-record-edit, ra-record-delete, ra-delete-confirm, ra-delete-cancel,
- * ra-record-history, ra-history, close-chat.
+ * ra-record-history, ra-history, close-chat, close-chat-confirmation (shown when Close
+ * Chat is pressed with no record saved), close-chat-confirm, close-chat-cancel.
  */
 import { announce, h, uid } from "../static/js/dom.js";
 import { RaField, fromLocalInput, toLocalInput } from "./ra-fields.js";
@@ -63,6 +64,11 @@ export class RaForm {
     this.cancelEdit = h("button", { type: "button", class: "btn", "data-testid": "ra-cancel-edit", text: "Cancel edit", hidden: true });
     this.saved = h("p", { class: "ra__saved", role: "status", "data-testid": "ra-saved" });
     this.close = closeChat ? h("button", { type: "button", class: "btn", "data-testid": "close-chat", text: "Close Chat" }) : null;
+    // LibChat asks for Reference Analytics at the end: closing with nothing recorded asks first.
+    this.closeAnyway = h("button", { type: "button", class: "btn btn--small btn--danger", "data-testid": "close-chat-confirm", text: "Close anyway" });
+    this.closeKeep = h("button", { type: "button", class: "btn btn--small", "data-testid": "close-chat-cancel", text: "Keep the form" });
+    this.closeConfirm = h("div", { class: "ra__confirm", role: "alert", "data-testid": "close-chat-confirmation", hidden: true },
+      h("span", { class: "ra__confirm-text", text: "Close without a Reference Analytics record?" }), this.closeAnyway, this.closeKeep);
     this.list = h("ul", { class: "ra__records", "data-testid": "ra-records" });
     this.listTitle = h("h5", { class: "ra__records-title", text: chat ? "Recorded for this chat" : "My recent records", hidden: true });
     const title = chat ? "Reference Analytics" : "Record a question";
@@ -76,7 +82,8 @@ export class RaForm {
       this.datasetField, this.whenField,
       this.department ? h("div", { class: "field ra__when" }, h("label", { for: this.department.id, text: "Department" }), this.department) : null,
       this.body, this.error,
-      h("div", { class: "ra__actions" }, this.save, this.saveClear, this.cancelEdit, this.close, this.saved),
+      h("div", { class: "ra__actions" }, this.save, this.saveClear, this.cancelEdit, this.close, this.saved,
+        closeChat ? this.closeConfirm : null),
       this.listTitle, this.list);
     this.element.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -84,7 +91,12 @@ export class RaForm {
     });
     this.saveClear.addEventListener("click", () => this.#save(true));
     this.cancelEdit.addEventListener("click", () => this.#stopEditing(true));
-    this.close?.addEventListener("click", () => this.#close());
+    this.close?.addEventListener("click", () => this.#askClose());
+    this.closeAnyway.addEventListener("click", () => this.#close());
+    this.closeKeep.addEventListener("click", () => {
+      this.closeConfirm.hidden = true;
+      this.focusFirst();
+    });
     this.datasetSelect.addEventListener("change", () => this.load(this.datasetSelect.value));
   }
 
@@ -353,7 +365,18 @@ export class RaForm {
     [...this.fields.values()].find((f) => f.invalid)?.focus();
   }
 
+  /** Close Chat: straight away once a record is saved, else after "Close anyway". */
+  #askClose() {
+    if (this.records.length) {
+      this.#close();
+      return;
+    }
+    this.closeConfirm.hidden = false;
+    this.closeKeep.focus();
+  }
+
   async #close() {
+    this.closeConfirm.hidden = true;
     this.close.disabled = true;
     this.error.hidden = true;
     try {

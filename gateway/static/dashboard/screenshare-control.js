@@ -77,6 +77,10 @@ export class ScreenshareControl {
   #refreshButton() {
     const pending = this.request?.state === "pending";
     this.button.disabled = pending || this.chat.state !== "active";
-    this.button.textContent = pending ? "Screenshare requested" : this.request ? "Request screenshare again" : "Request screenshare";
+    // Short visible labels keep the tools row on one line; the aria-label says it in full.
+    this.button.textContent = pending ? "Requested…" : this.request ? "Screenshare again" : "Screenshare";
+    const who = this.chat.patron_name;
+    this.button.setAttribute("aria-label", pending ? `Screenshare requested from ${who}`
+      : `Ask ${who} to share their screen${this.request ? " again" : ""}`);
   }
 }

@@ -75,7 +75,7 @@ export class TransferControl {
     let state = null;
     if (mine && transfer.state === "pending") {
       state = "pending";
-      this.text.textContent = `Transfer to ${targetOf(transfer)} requested — waiting for them to accept. Your reply box is locked until it is taken, declined or cancelled.`;
+      this.text.textContent = `Transfer to ${targetOf(transfer)} requested — waiting for them to accept; reply box locked.`;
     } else if (mine) {
       state = "accepted";
       this.text.textContent = `${targetOf(transfer)} accepted — the chat moves to them when they claim it.`;

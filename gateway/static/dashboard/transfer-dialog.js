@@ -139,7 +139,10 @@ export async function openTransferDialog(chat, socket, myId) {
     function option(kind, id, name, online, detail, onTalk) {
       const inputId = uid("transfer-option");
       const radio = h("input", { id: inputId, type: "radio", name: radioName, value: `${kind}:${id}`, disabled: !online });
-      const talk = h("button", { type: "button", class: "btn btn--quiet btn--small", "data-testid": "open-internal", text: "Open internal chat" });
+      // One small "Chat" button per row (shown fully on the hovered, focused or chosen
+      // row); its accessible name says whom it opens.
+      const talk = h("button", { type: "button", class: "btn btn--quiet btn--small transfer__talk", "data-testid": "open-internal",
+        title: `Open internal chat with ${name}`, text: "Chat" });
       talk.setAttribute("aria-label", `Open internal chat with ${name}`);
       talk.addEventListener("click", onTalk);
       const status = h("span", { class: "transfer__status", dataset: { status: online ? "online" : "offline" }, text: online ? "Online" : "Offline" });
