@@ -52,7 +52,8 @@ class TransferEndpoints:
             NotFound (404): unknown chat, sender, target operator or department.
             Forbidden (403): the sender does not own the chat.
             Conflict (409): not active; a transfer already under way; the target is
-                the sender.
+                the sender; the target operator is Offline or nobody Online monitors
+                the target department ("… is offline — create a ticket instead.").
         """
         service = self._service
         async with service._writing() as q:
@@ -60,9 +61,12 @@ class TransferEndpoints:
             await service._operator(q, req.operator_id)
             transfers.check_request(chat, req)
             if req.to_operator_id is not None:
-                await service._operator(q, req.to_operator_id)
+                target = await service._operator(q, req.to_operator_id)
+                transfers.check_target_online(target["nickname"], target["status"] == "online")
             else:
-                await service._department(q, req.to_department_id)
+                department = await service._department(q, req.to_department_id)
+                online = domain.online_department_ids(await q.monitor_statuses())
+                transfers.check_target_online(department["name"], department["id"] in online)
             added = await q.add_transfer(new_id(), chat.id, req.operator_id, to_operator_id=req.to_operator_id,
                                          to_department_id=req.to_department_id, note=req.note, stay=req.stay)
             if not added:

@@ -52,6 +52,18 @@ def check_request(chat: ChatView, request: TransferRequest) -> None:
         raise Conflict("You already have this chat; choose another operator or a department.")
 
 
+def check_target_online(name: str, online: bool) -> None:
+    """A transfer goes only to someone who can take it now: an Online operator, or a
+    department that an Online operator monitors (LibChat lists offline targets but
+    the chat would wait for nobody; a ticket is the way to reach them).
+
+    Raises:
+        Conflict: "⟨name⟩ is offline — create a ticket instead."
+    """
+    if not online:
+        raise Conflict(f"{name} is offline — create a ticket instead.")
+
+
 def open_transfer(chat: ChatView, transfer_id: str | None) -> TransferView:
     """The chat's open transfer, which must be ``transfer_id`` when one is given.
 

@@ -135,6 +135,7 @@ async def test_no_screenshare_request_while_the_owners_transfer_is_open(gw: Gate
     """The chat is locked for its owner while her transfer is open (as for chat.send):
     asking to share screens is refused with 409 until she cancels."""
     conv, _ = talk
+    ben = await online_operator(gw, "ben", ["archives"])  # a transfer needs someone Online to take it
     await conv.operator.ok({"type": "transfer.request", "chat_id": conv.chat_id, "to_department_id": "archives",
                             "note": "", "stay": False})
     locked = await conv.operator.request({"type": "screenshare.request", "chat_id": conv.chat_id})
@@ -145,3 +146,4 @@ async def test_no_screenshare_request_while_the_owners_transfer_is_open(gw: Gate
     asked = await conv.operator.ok({"type": "screenshare.request", "chat_id": conv.chat_id})
     assert asked["state"] == "pending"
     await conv.patron.expect("screenshare.offer")
+    await ben.close()

@@ -432,3 +432,31 @@ async def test_a_declined_target_stops_receiving_the_chat(gw: Gateway) -> None:
     assert (again["type"], again["code"]) == ("error", "403")
     for client in (ana, ben, patron):
         await client.close()
+
+
+async def test_a_transfer_needs_someone_online_to_take_it(gw: Gateway) -> None:
+    """An Offline operator, or a department nobody Online monitors, cannot be the
+    target: the sender is told to create a ticket instead (the chat would otherwise
+    wait for nobody)."""
+    nc = gw.stack.nc
+    ana = await operator(gw, "ana")
+    chat = await claimed_chat(gw, "reference", ana)
+    for name in ("ben", "cleo"):
+        profile = await operator(gw, name)
+        await bus.request(nc, q.OPERATOR_STATUS, q.SetStatusRequest(operator_id=profile.id, status="offline"),
+                          q.OperatorProfile)
+    ben = await bus.request(nc, q.AUTHENTICATE, q.AuthenticateRequest(username="ben", password="librarian"),
+                            q.OperatorProfile)
+
+    to_ben = await refused(gw, q.TRANSFER_REQUEST, q.TransferRequest(
+        chat_id=chat.id, operator_id=ana.id, to_operator_id=ben.id))
+    assert (to_ben.code, to_ben.message) == ("409", "Ben is offline — create a ticket instead.")
+    to_archives = await refused(gw, q.TRANSFER_REQUEST, q.TransferRequest(
+        chat_id=chat.id, operator_id=ana.id, to_department_id="archives"))
+    assert (to_archives.code, to_archives.message) == ("409", "Archives is offline — create a ticket instead.")
+    assert (await call(gw, q.CHAT_GET, q.ChatRef(chat_id=chat.id))).transfer is None
+
+    await operator(gw, "ben", ["reference", "archives"])  # back Online: the same request now goes through
+    pending = await call(gw, q.TRANSFER_REQUEST, q.TransferRequest(
+        chat_id=chat.id, operator_id=ana.id, to_department_id="archives"))
+    assert pending.transfer is not None and pending.transfer.to_department_name == "Archives"
