@@ -65,9 +65,23 @@ export class ReportsApi {
     return response;
   }
 
-  /** The JSON envelope of report `name`: `{report, time_zone, from, to, filters, rows}`. */
-  async #report(name, filters) {
-    return (await this.#fetch(name, filters)).json();
+  #inFlight = new Map();
+
+  /**
+   * The JSON envelope of report `name`: `{report, time_zone, from, to, filters, rows}`.
+   * Cards that load at the same time share one request for the same report and
+   * filters (the headline and the wait card both read the summary); a settled request
+   * is forgotten, so the next refresh asks again.
+   */
+  #report(name, filters) {
+    const key = this.#url(name, filters, null).href;
+    let pending = this.#inFlight.get(key);
+    if (!pending) {
+      pending = this.#fetch(name, filters).then((response) => response.json());
+      pending.finally(() => this.#inFlight.delete(key)).catch(() => {});
+      this.#inFlight.set(key, pending);
+    }
+    return pending;
   }
 
   /**
